@@ -1,0 +1,1 @@
+"""The `assistant` command: a thin shell over `assistant.core.Assistant`."""

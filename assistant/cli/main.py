@@ -1,0 +1,315 @@
+"""`assistant <noun> <verb>`. Heavy libraries load only inside the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from assistant import __version__
+from assistant.errors import UserError
+
+
+class State:
+    """Per-invocation state: the home chosen by --home, and the `Assistant`, built on first use."""
+
+    def __init__(self, home: str | None) -> None:
+        self.home_arg = home
+        self._assistant = None
+
+    @property
+    def home(self):
+        from assistant.home import Home
+
+        return Home.resolve(self.home_arg)
+
+    def assistant(self):
+        if self._assistant is None:
+            from assistant.core import Assistant
+
+            self._assistant = Assistant(self.home)
+        return self._assistant
+
+
+class AssistantGroup(click.Group):
+    """Turns a `UserError` into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=AssistantGroup)
+@click.version_option(__version__, prog_name="assistant")
+@click.option("--home", envvar="ASSISTANT_HOME", type=click.Path(file_okay=False),
+              help="Where config, the profile store and caches live (default: your user data dir).")
+@click.pass_context
+def cli(ctx, home):
+    """A private assistant that learns how you write, from your own documents, mail and chats.
+
+    \b
+    Start:
+      assistant init --name "Your Name" --email you@example.com
+      assistant index ~/Documents ~/Mail/sent.mbox
+      assistant search "what did I promise Sam about the lease?"
+      assistant draft "thank Sam for the lease draft" --to Sam
+
+    Everything runs on this machine; nothing is sent anywhere.
+    """
+    ctx.obj = State(home)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# -- init -------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--name", "names", multiple=True, help="Your name (repeatable); also counts as a chat handle.")
+@click.option("--email", "emails", multiple=True, help="An address you send mail from (repeatable).")
+@click.option("--handle", "handles", multiple=True, help="A chat handle or speaker name of yours (repeatable).")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@click.pass_obj
+def init(state, names, emails, handles, force):
+    """Write the config that says who you are.
+
+    With no options on a terminal it asks; in scripts pass --name/--email/--handle.
+    """
+    from assistant.config import Identity, write_config
+
+    home = state.home
+    if home.config_path.exists() and not force:
+        raise UserError(f"{home.config_path} already exists; pass --force to overwrite it")
+    if not (names or emails or handles) and sys.stdin.isatty():
+        names = (click.prompt("Your name"),)
+        emails = tuple(e.strip() for e in click.prompt("Email addresses you send from (comma-separated)",
+                                                        default="").split(",") if e.strip())
+        handles = tuple(h.strip() for h in click.prompt("Chat handles (comma-separated)",
+                                                         default="").split(",") if h.strip())
+    identity = Identity(list(names), list(emails), list(dict.fromkeys(list(handles) + list(names))))
+    path = write_config(home, identity)
+    click.echo(f"Wrote {path}")
+    if not (names or emails):
+        click.echo("Note: no name or email given, so nothing will count as your own writing yet; "
+                   "edit the [me] section or re-run with --force.", err=True)
+
+
+# -- index ------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def index(state, paths, as_json):
+    """Read files, mail and chat exports into the profile store.
+
+    Unchanged files are skipped; a file that cannot be read is reported and kept in
+    `assistant sources errors`, and the rest go on. With no PATHS, re-indexes the
+    paths indexed before.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant.config import remember_source_path
+    from assistant.ingest.pipeline import Indexer
+
+    assistant = state.assistant()
+    paths = list(paths) or [Path(p) for p in assistant.config.source_paths]
+    if not paths:
+        raise UserError("nothing to index: give a folder or file, e.g. `assistant index ~/Documents`")
+    indexer = Indexer(assistant)
+    units = indexer.discover(paths)
+    console = Console(stderr=True)
+    with Progress(TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, disable=not console.is_terminal,
+                  transient=True) as progress:
+        task = progress.add_task("", total=len(units))
+
+        def advance(path: Path) -> None:
+            progress.update(task, advance=1, description=path.name[:40])
+
+        indexer.on_progress = advance
+        report = indexer.run(paths, units)
+    for path in paths:
+        if Path(path).exists():
+            remember_source_path(assistant.home, Path(path).expanduser().resolve())
+    if as_json:
+        _echo_json(report.as_dict())
+        return
+    for where, reason in report.problems:
+        click.echo(f"  {where}: {reason}", err=True)
+    click.echo(f"Indexed: {report.summary()}")
+
+
+# -- search -----------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", default=5, show_default=True, help="How many results.")
+@click.option("--kind", type=click.Choice(["doc", "mail", "chat"]), help="Only this kind of text.")
+@click.option("--mine/--others", default=None, help="Only what you wrote, or only what others wrote.")
+@click.option("--json", "as_json", is_flag=True, help="JSON rows: chunk id, uri, score, text, timestamp, stages.")
+@click.pass_obj
+def search(state, query, k, kind, mine, as_json):
+    """Find what you wrote or were told, by meaning and by words."""
+    hits = state.assistant().search(query, k=k, kind=kind, mine=mine)
+    if as_json:
+        _echo_json([hit.as_json() for hit in hits])
+        return
+    if not hits:
+        click.echo("No results. Has anything been indexed? Try `assistant index PATH`.")
+    for n, hit in enumerate(hits, 1):
+        who = "you" if hit.author_is_me else (hit.author or "someone")
+        click.secho(f"{n}. {hit.title or Path(hit.uri).name}  ({hit.kind}, {who}, {hit.timestamp[:10]})", bold=True)
+        click.echo(f"   {hit.uri}")
+        snippet = " ".join(hit.text.split())
+        click.echo(f"   {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
+
+
+# -- profile ----------------------------------------------------------------------------------
+
+@cli.group()
+def profile():
+    """See what the assistant has learned about you."""
+
+
+@profile.command("show")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def profile_show(state, as_json):
+    """A one-screen summary: what was indexed, and how you write."""
+    from assistant.profile.summary import render_summary, summary_data
+
+    data = summary_data(state.assistant())
+    if as_json:
+        _echo_json(data)
+    else:
+        render_summary(data)
+
+
+# -- sources ----------------------------------------------------------------------------------
+
+@cli.group()
+def sources():
+    """Sources of text and what went wrong reading them."""
+
+
+@sources.command("errors")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def sources_errors(state, as_json):
+    """Files and messages that could not be stored, with the reason."""
+    rows = list(state.assistant().db["quarantine"].rows_where(order_by="last_seen desc"))
+    if as_json:
+        _echo_json(rows)
+        return
+    if not rows:
+        click.echo("No errors: everything indexed was stored.")
+    for row in rows:
+        click.echo(f"{row['uri']}\n  {row['source']}: {row['reason']}")
+
+
+# -- models -----------------------------------------------------------------------------------
+
+@cli.group()
+def models():
+    """The models that draft text: list them, add a GGUF you own, choose one."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def models_list(state, as_json):
+    """Every model the assistant can use, and which one drafts."""
+    from assistant.config import Config
+    from assistant.generation.catalog import all_models
+
+    config = Config.load(state.home)
+    rows = [
+        {"name": m.name, "role": m.role, "origin": m.origin, "installed": m.installed(),
+         "default": m.name == config.generator, "file": m.path or m.file, "install": m.install}
+        for m in all_models(config)
+    ]
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        mark = "*" if row["default"] else " "
+        status = "installed" if row["installed"] else f"missing: run `{row['install']}`"
+        click.echo(f"{mark} {row['name']:<28} {row['role']:<10} {row['origin']:<9} {status}")
+
+
+@models.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", help="Name to use it by (default: from the file name).")
+@click.option("--role", type=click.Choice(["chat", "completion"]), default="chat", show_default=True,
+              help="chat for instruction-tuned models with a chat template; completion for base models.")
+@click.option("--context", default=4096, show_default=True, help="Context window to open, in tokens.")
+@click.option("--use", "use_it", is_flag=True, help="Also make it the drafting model.")
+@click.pass_obj
+def models_add(state, path, name, role, context, use_it):
+    """Add a GGUF file you own (checked with llama.cpp, its sha256 recorded)."""
+    from assistant.config import Config
+    from assistant.generation.catalog import add_model, use_model
+
+    home = state.home
+    entry = add_model(home, Config.load(home), path, name=name, role=role, context=context)
+    click.echo(f"Added {entry.name} ({entry.path}, sha256 {entry.sha256[:12]}…)")
+    if use_it:
+        use_model(home, Config.load(home), entry.name)
+        click.echo(f"Now drafting with {entry.name}")
+
+
+@models.command("use")
+@click.argument("name")
+@click.pass_obj
+def models_use(state, name):
+    """Draft with model NAME from `assistant models list`."""
+    from assistant.config import Config
+    from assistant.generation.catalog import use_model
+
+    entry = use_model(state.home, Config.load(state.home), name)
+    click.echo(f"Now drafting with {entry.name}")
+
+
+# -- plugins ----------------------------------------------------------------------------------
+
+@cli.group()
+def plugins():
+    """Installed plugins (sources and skills)."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def plugins_list(as_json):
+    """Plugins found in the `assistant` entry-point group (set ASSISTANT_PLUGINS to pin which load)."""
+    from assistant.plugins import installed_plugins, pinned_names
+
+    pinned = pinned_names()
+    rows = [{"name": p.name, "module": p.module, "distribution": p.distribution,
+             "loaded": pinned is None or p.name in pinned} for p in installed_plugins()]
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['name']:<10} {row['module']:<28} {'loaded' if row['loaded'] else 'not loaded'}")
+
+
+def _register_plugin_commands() -> None:
+    from assistant.plugins import load_plugin_manager
+
+    try:
+        pm = load_plugin_manager()
+    except UserError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return
+    pm.hook.register_commands(cli=cli)
+
+
+_register_plugin_commands()

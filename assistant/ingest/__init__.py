@@ -1,0 +1,1 @@
+"""Parse, redact, chunk, embed, quantize and store what sources read."""

@@ -1,0 +1,332 @@
+"""`index_paths`: walk paths, let the claiming source read each, and store what changed.
+
+Per file: a size+mtime match skips it outright; otherwise its hash decides. Changed
+files are parsed; each item is redacted, chunked and compared by content hash with
+what is stored, and only new chunk texts are embedded (a chunk text seen before
+reuses its stored codes). Files are embedded in batches for throughput and written
+one transaction per file, so a document counts as stored only once it is committed
+with all of its chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes
+from assistant.ingest.chunking import chunk_text
+from assistant.ingest.redact import redact
+from assistant.sources import Failure, Item
+from assistant.store.documents import delete_documents, insert_document, now, quarantine, source_id
+
+BATCH_CHUNKS = 256
+CALIBRATION_MIN = 256
+
+
+@dataclass
+class IndexReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path or uri, reason)
+
+    def summary(self) -> str:
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {self.failed} failed; {self.chunks} chunks "
+            f"({self.embedded} embedded) in {self.seconds:.1f}s"
+        )
+
+    def as_dict(self) -> dict:
+        data = self.__dict__.copy()
+        data["problems"] = [{"path": p, "reason": r} for p, r in self.problems]
+        return data
+
+
+@dataclass
+class _Unit:
+    """One file (or folder a source reads whole) and the source that claims it."""
+
+    path: Path
+    source: object
+
+
+@dataclass
+class _Pending:
+    unit: _Unit
+    file_hash: str
+    stat: tuple[int, float]
+    new_docs: list[tuple[Item, str, list[str]]]  # (item, content hash, chunk texts)
+    drop_ids: list[int]  # stored documents replaced or vanished
+    updated: int
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for entry in sorted(path.rglob("*")):
+            if entry.is_file() and not entry.is_symlink():
+                st = entry.stat()
+                digest.update(f"{entry.relative_to(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _stat(path: Path) -> tuple[int, float]:
+    st = path.stat()
+    return st.st_size, st.st_mtime
+
+
+def content_hash(item: Item) -> str:
+    fields = [item.kind, item.title, item.author, json.dumps(item.recipients), item.created_at,
+              str(item.author_is_me), item.text]
+    return hashlib.sha256("\0".join(fields).encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Indexer:
+    def __init__(self, assistant, on_progress: Callable[[Path], None] | None = None) -> None:
+        self.assistant = assistant
+        self.db = assistant.db
+        self.me = assistant.config.me
+        self.on_progress = on_progress or (lambda path: None)
+        self.report = IndexReport()
+        self._pending: list[_Pending] = []
+        self._pending_chunks = 0
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    def _claim(self, path: Path):
+        for source in self.assistant.sources:
+            try:
+                if source.claims(path):
+                    return source
+            except OSError:
+                continue
+        return None
+
+    def discover(self, paths: Iterable[Path]) -> list[_Unit]:
+        units: list[_Unit] = []
+        for path in paths:
+            path = Path(path).expanduser()
+            if not path.exists():
+                self._problem(str(path), "no such file or directory")
+                continue
+            path = path.resolve()
+            if path.is_file():
+                source = self._claim(path)
+                if source is None:
+                    self._problem(str(path), f"skipped: no source reads {path.suffix or 'this kind of'} files "
+                                             "(see `assistant plugins list`)")
+                else:
+                    units.append(_Unit(path, source))
+                continue
+            units.extend(self._walk(path))
+        return units
+
+    def _walk(self, root: Path) -> list[_Unit]:
+        units: list[_Unit] = []
+        source = self._claim(root)
+        if source is not None:
+            return [_Unit(root, source)]
+        # followlinks=False: a symlinked folder is never entered, so link loops cannot trap the walk.
+        for folder, dirs, files in os.walk(root, followlinks=False):
+            dirs.sort()
+            kept = []
+            for name in dirs:
+                if name.startswith("."):
+                    continue
+                sub = Path(folder) / name
+                claimed = self._claim(sub)
+                if claimed is not None:
+                    units.append(_Unit(sub, claimed))
+                else:
+                    kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                if name.startswith("."):
+                    continue
+                file = Path(folder) / name
+                if file.is_symlink() and not file.is_file():
+                    continue
+                claimed = self._claim(file)
+                if claimed is not None:
+                    units.append(_Unit(file, claimed))
+        return units
+
+    # -- indexing ---------------------------------------------------------------------------
+
+    def run(self, paths: Iterable[Path], units: list[_Unit] | None = None) -> IndexReport:
+        started = time.perf_counter()
+        paths = list(paths)
+        units = units if units is not None else self.discover(paths)
+        self._forget_vanished(paths, {str(unit.path) for unit in units})
+        for unit in units:
+            try:
+                self._index_unit(unit)
+            except Exception as exc:  # one bad file never stops the rest
+                self._fail(str(unit.path), getattr(unit.source, "name", "?"), f"{type(exc).__name__}: {exc}")
+            self.on_progress(unit.path)
+            if self._pending_chunks >= BATCH_CHUNKS:
+                self._flush()
+        self._flush()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _forget_vanished(self, roots: list[Path], present: set[str]) -> None:
+        """Files indexed under a folder being re-indexed that are no longer there lose their documents."""
+        for root in roots:
+            root = Path(root).expanduser()
+            if not root.is_dir():
+                continue
+            prefix = str(root.resolve()).rstrip("/") + "/"
+            gone = [row["path"] for row in self.db.query(
+                "SELECT path FROM files WHERE substr(path, 1, ?) = ?", [len(prefix), prefix])
+                if row["path"] not in present and not Path(row["path"]).exists()]
+            for path in gone:
+                ids = [r["id"] for r in self.db.query("SELECT id FROM documents WHERE container = ?", [path])]
+                with self.db.atomic():
+                    self.report.removed += delete_documents(self.db, ids)
+                    self.db["files"].delete(path)
+
+    def _index_unit(self, unit: _Unit) -> None:
+        key = str(unit.path)
+        stat = _stat(unit.path)
+        known = next(self.db["files"].rows_where("path = ?", [key]), None)
+        if known and (known["size"], known["mtime"]) == stat and not unit.path.is_dir():
+            self.report.unchanged += self._count_docs(key)
+            return
+        digest = file_hash(unit.path)
+        if known and known["hash"] == digest:
+            self.db["files"].update(key, {"size": stat[0], "mtime": stat[1]})
+            self.report.unchanged += self._count_docs(key)
+            return
+        stored = {row["uri"]: (row["id"], row["content_hash"])
+                  for row in self.db.query("SELECT id, uri, content_hash FROM documents WHERE container = ?", [key])}
+        seen: set[str] = set()
+        new_docs: list[tuple[Item, str, list[str]]] = []
+        drop_ids: list[int] = []
+        updated = 0
+        for entry in unit.source.read(unit.path, self.me):
+            if isinstance(entry, Failure):
+                self._fail(entry.uri, unit.source.name, entry.reason)
+                continue
+            entry.text = redact(entry.text)
+            seen.add(entry.uri)
+            chunks = chunk_text(entry.text)
+            if not chunks:
+                self._fail(entry.uri, unit.source.name, "empty: no text to index")
+                continue
+            digest_item = content_hash(entry)
+            if entry.uri in stored:
+                old_id, old_hash = stored[entry.uri]
+                if old_hash == digest_item:
+                    self.report.unchanged += 1
+                    continue
+                drop_ids.append(old_id)
+                updated += 1
+            new_docs.append((entry, digest_item, chunks))
+        drop_ids.extend(doc_id for uri, (doc_id, _) in stored.items() if uri not in seen)
+        self.report.removed += len([uri for uri in stored if uri not in seen])
+        self._pending.append(_Pending(unit, digest, stat, new_docs, drop_ids, updated))
+        self._pending_chunks += sum(len(chunks) for _, _, chunks in new_docs)
+
+    def _count_docs(self, container: str) -> int:
+        return self.db.execute("SELECT count(*) FROM documents WHERE container = ?", [container]).fetchone()[0]
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        texts = sorted({text for p in self._pending for _, _, chunks in p.new_docs for text in chunks})
+        codes = self._codes_for(texts)
+        source_ids: dict[str, int] = {}
+        for pending in self._pending:
+            name = pending.unit.source.name
+            if name not in source_ids:
+                source_ids[name] = source_id(self.db, name, getattr(pending.unit.source, "kind", name))
+            self._write(pending, source_ids[name], codes)
+        self._pending, self._pending_chunks = [], 0
+
+    def _codes_for(self, texts: list[str]) -> dict[str, tuple[bytes, bytes]]:
+        """Binary and int8 codes for each text: reused when the text is stored already, else embedded."""
+        embedder = self.assistant.embedder
+        codes: dict[str, tuple[bytes, bytes]] = {}
+        for start in range(0, len(texts), 500):
+            part = [text_hash(t) for t in texts[start : start + 500]]
+            marks = ",".join("?" * len(part))
+            for row in self.db.query(
+                f"SELECT c.hash, v.binary, v.int8 FROM chunks c JOIN vectors v ON v.chunk_id = c.id "
+                f"WHERE c.hash IN ({marks}) AND v.model = ?",
+                part + [embedder.name],
+            ):
+                codes[row["hash"]] = (row["binary"], row["int8"])
+        missing = [t for t in texts if text_hash(t) not in codes]
+        if missing:
+            vectors = embedder.encode(missing)
+            extra = None
+            if len(missing) < CALIBRATION_MIN:
+                from assistant.ingest.calibration import calibration_vectors
+
+                extra = calibration_vectors(embedder)
+            ranges = ensure_ranges(self.db, embedder.name, vectors, extra)
+            binary = binary_codes(vectors)
+            int8 = int8_codes(vectors, ranges)
+            for i, text in enumerate(missing):
+                codes[text_hash(text)] = (binary[i].tobytes(), int8[i].tobytes())
+            self.report.embedded += len(missing)
+        return codes
+
+    def _write(self, pending: _Pending, source: int, codes: dict[str, tuple[bytes, bytes]]) -> None:
+        key = str(pending.unit.path)
+        model = self.assistant.embedder.name
+        with self.db.atomic():
+            delete_documents(self.db, pending.drop_ids)
+            for item, digest, chunks in pending.new_docs:
+                doc_id = insert_document(self.db, source, key, item, digest)
+                for position, text in enumerate(chunks):
+                    h = text_hash(text)
+                    chunk_id = self.db["chunks"].insert(
+                        {"document_id": doc_id, "position": position, "text": text, "hash": h}
+                    ).last_pk
+                    binary, int8 = codes[h]
+                    self.db["vectors"].insert({"chunk_id": chunk_id, "model": model, "binary": binary, "int8": int8})
+                self.report.chunks += len(chunks)
+            self.db["files"].upsert(
+                {"path": key, "source_id": source, "size": pending.stat[0], "mtime": pending.stat[1],
+                 "hash": pending.file_hash, "indexed_at": now()},
+                pk="path",
+            )
+            self.db.execute("DELETE FROM quarantine WHERE uri = ?", [key])
+        self.report.added += len(pending.new_docs) - pending.updated
+        self.report.updated += pending.updated
+
+    def _problem(self, where: str, reason: str) -> None:
+        self.report.problems.append((where, reason))
+
+    def _fail(self, uri: str, source: str, reason: str) -> None:
+        self.report.failed += 1
+        self._problem(uri, reason)
+        with self.db.atomic():
+            quarantine(self.db, uri, source, reason)
+
+
+def index_paths(assistant, paths: Iterable[Path], on_progress=None) -> IndexReport:
+    return Indexer(assistant, on_progress).run(paths)

@@ -1,0 +1,1 @@
+"""What the assistant learns about the person from their own writing (style now; facts and persona next)."""

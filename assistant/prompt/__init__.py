@@ -1,0 +1,1 @@
+"""Prompts: persona and style first, then retrieved text marked as data, then the person's request."""

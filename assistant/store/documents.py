@@ -1,0 +1,68 @@
+"""Writing and removing documents with everything derived from them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Iterable
+
+from sqlite_utils import Database
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def source_id(db: Database, name: str, kind: str) -> int:
+    row = next(db["sources"].rows_where("name = ?", [name]), None)
+    if row is not None:
+        return row["id"]
+    return db["sources"].insert({"name": name, "kind": kind, "added_at": now()}).last_pk
+
+
+def delete_documents(db: Database, document_ids: Iterable[int]) -> int:
+    """Remove documents and their chunks, vectors and FTS rows. Returns how many documents went."""
+    ids = list(document_ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ",".join("?" * len(part))
+        db.execute(
+            f"DELETE FROM vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id IN ({marks}))", part
+        )
+        db.execute(f"DELETE FROM chunks WHERE document_id IN ({marks})", part)
+        db.execute(f"DELETE FROM documents WHERE id IN ({marks})", part)
+    return len(ids)
+
+
+def insert_document(db: Database, source: int, container: str, item, content_hash: str) -> int:
+    return db["documents"].insert(
+        {
+            "source_id": source,
+            "uri": item.uri,
+            "container": container,
+            "kind": item.kind,
+            "title": item.title,
+            "author": item.author,
+            "recipients": json.dumps(item.recipients),
+            "author_is_me": int(bool(item.author_is_me)),
+            "created_at": item.created_at,
+            "indexed_at": now(),
+            "content_hash": content_hash,
+            "meta": json.dumps(item.meta, sort_keys=True, default=str),
+        }
+    ).last_pk
+
+
+def quarantine(db: Database, uri: str, source: str, reason: str) -> None:
+    stamp = now()
+    existing = next(db["quarantine"].rows_where("uri = ?", [uri]), None)
+    db["quarantine"].upsert(
+        {
+            "uri": uri,
+            "source": source,
+            "reason": reason[:500],
+            "first_seen": existing["first_seen"] if existing else stamp,
+            "last_seen": stamp,
+        },
+        pk="uri",
+    )

@@ -1,0 +1,70 @@
+"""Schema changes as named, append-only migrations: add new ones at the end, never edit old ones."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("persona-assistant")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["sources"].create(
+        {"id": int, "name": str, "kind": str, "added_at": str},
+        pk="id",
+    )
+    db["sources"].create_index(["name"], unique=True)
+    # A file on disk that one or more documents came from; size/mtime/hash let a
+    # re-index (and the daemon's reconciliation) skip unchanged files cheaply.
+    db["files"].create(
+        {"path": str, "source_id": int, "size": int, "mtime": float, "hash": str, "indexed_at": str},
+        pk="path",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db["documents"].create(
+        {
+            "id": int,
+            "source_id": int,
+            "uri": str,
+            "container": str,  # the file it came from (files.path), for removal and re-index
+            "kind": str,  # doc | mail | chat
+            "title": str,
+            "author": str,
+            "recipients": str,  # JSON list
+            "author_is_me": int,
+            "created_at": str,  # when the person (or someone else) wrote it, ISO-8601
+            "indexed_at": str,
+            "content_hash": str,
+            "meta": str,  # JSON object: thread ids, conversation, ...
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db["documents"].create_index(["uri"], unique=True)
+    db["documents"].create_index(["container"])
+    db["documents"].create_index(["author_is_me", "kind"])
+    db["chunks"].create(
+        {"id": int, "document_id": int, "position": int, "text": str, "hash": str},
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["chunks"].create_index(["document_id"])
+    db["chunks"].create_index(["hash"])
+    # Binary (1 bit/dim) code for the Hamming shortlist, int8 code for rescoring.
+    db["vectors"].create(
+        {"chunk_id": int, "model": str, "binary": bytes, "int8": bytes},
+        pk="chunk_id",
+        foreign_keys=[("chunk_id", "chunks", "id")],
+    )
+    # Calibrated int8 ranges per embedding model: float32 array of shape (2, dim).
+    db["quantization"].create(
+        {"model": str, "dim": int, "ranges": bytes, "calibration_size": int, "created_at": str},
+        pk="model",
+    )
+    # One bad file never stops the rest: it is recorded here with its reason.
+    db["quarantine"].create(
+        {"uri": str, "source": str, "reason": str, "first_seen": str, "last_seen": str},
+        pk="uri",
+    )
+    db["chunks"].enable_fts(["text"], create_triggers=True, tokenize="porter unicode61")

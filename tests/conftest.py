@@ -1,0 +1,83 @@
+"""Every test gets its own temporary home; the real embedding model is loaded once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Config, Identity, write_config
+from assistant.core import Assistant
+from assistant.home import Home
+
+SAMPLE = Path(str(files("assistant") / "sample"))
+PRIYA = Identity(names=["Priya Nandakumar"], emails=["priya@fernhill.example"], handles=["priya"])
+
+
+@pytest.fixture(autouse=True)
+def temp_home(tmp_path, monkeypatch) -> Home:
+    home = Home(tmp_path / "home")
+    monkeypatch.setenv("ASSISTANT_HOME", str(home.root))
+    monkeypatch.delenv("ASSISTANT_PLUGINS", raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embedding.embedder import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+def make_assistant(home: Home, embedder) -> Assistant:
+    write_config(home, PRIYA)
+    assistant = Assistant(home, Config.load(home))
+    assistant.__dict__["embedder"] = embedder  # share the one loaded model across tests
+    return assistant
+
+
+@pytest.fixture
+def assistant(temp_home, embedder) -> Assistant:
+    return make_assistant(temp_home, embedder)
+
+
+@pytest.fixture(scope="session")
+def indexed_sample(tmp_path_factory, embedder) -> Path:
+    """A home with the sample person indexed once; tests copy it before changing it."""
+    from assistant.ingest.pipeline import index_paths
+
+    home = Home(tmp_path_factory.mktemp("sample-home") / "home")
+    sample = tmp_path_factory.mktemp("sample") / "priya"
+    shutil.copytree(SAMPLE, sample)
+    report = index_paths(make_assistant(home, embedder), [sample])
+    assert report.failed == 0, report.problems
+    return home.root
+
+
+@pytest.fixture
+def sample_home(indexed_sample, tmp_path, monkeypatch) -> Home:
+    target = tmp_path / "sample-home"
+    shutil.copytree(indexed_sample, target)
+    monkeypatch.setenv("ASSISTANT_HOME", str(target))
+    return Home(target)
+
+
+def run_cli(*args: str, home: Home | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    """The real `assistant` command in a subprocess, as a person would run it."""
+    env = dict(os.environ)
+    if home is not None:
+        env["ASSISTANT_HOME"] = str(home.root)
+    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True,
+                          env=env, input=input, timeout=600)
+
+
+def cli_json(*args: str, home: Home | None = None):
+    result = run_cli(*args, "--json", home=home)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

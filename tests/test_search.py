@@ -1,0 +1,49 @@
+"""Hybrid search over the indexed sample person."""
+
+from assistant.config import Config
+from assistant.core import Assistant
+from assistant.ingest.pipeline import index_paths
+from assistant.retrieval.search import fts_query, fuse
+from tests.conftest import cli_json
+
+
+def test_search_finds_a_planted_sentence_by_meaning(sample_home, embedder, tmp_path):
+    assistant = Assistant(sample_home, Config.load(sample_home))
+    assistant.__dict__["embedder"] = embedder
+    notes = tmp_path / "more-notes"
+    notes.mkdir()
+    planted = "Grandma Lakshmi always folded cardamom into the dough when she made her plum dumplings."
+    (notes / "family.md").write_text(f"# Family\n\n{planted}")
+    index_paths(assistant, [notes])
+    # the query shares no content word with the sentence
+    hits = assistant.search("how did my granny prepare her fruit pastries?", k=3)
+    assert hits and hits[0].text.endswith(planted)
+    assert "vector" in hits[0].stages and hits[0].stages["vector"]["rank"] == 1
+
+
+def test_search_cli_json_rows(sample_home):
+    rows = cli_json("search", "greyhound", "-k", "3", home=sample_home)
+    assert 1 <= len(rows) <= 3
+    for row in rows:
+        assert {"chunk_id", "uri", "score", "text", "timestamp"} <= set(row)
+    assert any("Biscuit" in row["text"] for row in rows)
+
+
+def test_filters_restrict_to_the_persons_own_mail(sample_home, embedder):
+    assistant = Assistant(sample_home, Config.load(sample_home))
+    assistant.__dict__["embedder"] = embedder
+    hits = assistant.search("kitchen cabinets quote", k=10, mine=True, kind="mail")
+    assert hits and all(h.author_is_me and h.kind == "mail" for h in hits)
+    others = assistant.search("kitchen cabinets quote", k=10, mine=False)
+    assert others and not any(h.author_is_me for h in others)
+
+
+def test_fts_query_survives_punctuation():
+    assert fts_query('what did I tell "Sam" about the lease? (NEAR) MATCH*') == \
+        '"tell" OR "sam" OR "lease" OR "near" OR "match"'
+
+
+def test_rrf_rewards_agreement():
+    fused = fuse([(1, 0.9, 10), (2, 0.8, 12)], [(2, 5.0), (3, 4.0)], k=3)
+    assert [cid for cid, _, _ in fused][0] == 2
+    assert set(fused[0][2]) == {"vector", "text"}
