@@ -21,7 +21,8 @@ system-packages:
 		if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 
-APT_PACKAGES := cmake build-essential
+# dovecot-imapd: the IMAP tests run a real Dovecot on loopback.
+APT_PACKAGES := cmake build-essential dovecot-imapd
 
 $(STAMP): pyproject.toml Makefile
 	$(MAKE) system-packages
@@ -42,6 +43,9 @@ demo: install
 	@echo
 	@echo '$$ assistant draft "ask Sam to move Thursday'"'"'s site visit to Friday morning" --to Sam'
 	$(BIN)/assistant --home $(DEMO_HOME) draft "ask Sam to move Thursday's site visit to Friday morning" --to Sam
+	@echo
+	@echo '$$ assistant draft ... --no-personalization   (the same model without Priya'"'"'s profile, for contrast)'
+	$(BIN)/assistant --home $(DEMO_HOME) draft "ask Sam to move Thursday's site visit to Friday morning" --to Sam --no-personalization
 
 test: install
 	$(BIN)/python -m pytest -q

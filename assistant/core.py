@@ -32,9 +32,11 @@ class Assistant:
 
     @cached_property
     def sources(self) -> list:
+        """Registered sources, highest `priority` first (default 0): the first whose `claims()` is
+        True reads a path, so a specific shape (a WhatsApp `.txt`) wins over a generic one (`.txt`)."""
         found: list = []
         self.plugins.hook.register_sources(register=found.append)
-        return found
+        return sorted(found, key=lambda source: -getattr(source, "priority", 0))
 
     @cached_property
     def skills(self) -> dict:
@@ -62,7 +64,15 @@ class Assistant:
 
         return load_generator(self.config, self.home)
 
-    def search(self, query: str, k: int = 10, **filters):
-        from assistant.retrieval.search import Filters, search
+    @cached_property
+    def searcher(self):
+        """One loaded index per process; each search first picks up what changed in the store."""
+        from assistant.retrieval.search import Searcher
 
-        return search(self.db, self.embedder, query, k=k, filters=Filters(**filters), config=self.config)
+        return Searcher(self.db, self.embedder, self.config)
+
+    def search(self, query: str, k: int = 10, **filters):
+        from assistant.retrieval.search import Filters
+
+        self.searcher.refresh()
+        return self.searcher.search(query, k=k, filters=Filters(**filters))

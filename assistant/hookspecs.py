@@ -28,5 +28,14 @@ def register_commands(cli):
 
 
 @hookspec
+def register_jobs(register):
+    """Call `register(name, interval_seconds, run)` for periodic work the daemon should do.
+
+    `run(assistant)` is called on the daemon's writer thread with the daemon's
+    `Assistant`; an exception is logged and the job is retried with exponential backoff.
+    """
+
+
+@hookspec
 def after_ingest(assistant, report):
     """Called after a batch of documents was stored (profile building hangs here)."""

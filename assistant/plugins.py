@@ -58,7 +58,25 @@ def load_plugin_manager() -> pluggy.PluginManager:
                 f"installed: {', '.join(available) or 'none'}"
             )
         chosen = [available[name] for name in wanted]
+    # A plugin that fails to import is set aside with its reason; the others still load.
+    pm.failed_plugins = {}
     for info in chosen:
-        module = importlib.import_module(info.module)
+        try:
+            module = importlib.import_module(info.module)
+        except Exception as exc:
+            pm.failed_plugins[info.name] = f"{type(exc).__name__}: {exc}"
+            continue
         pm.register(module, name=info.name)
     return pm
+
+
+def call_each(hook, **kwargs) -> dict[str, str]:
+    """Call every implementation of `hook` one plugin at a time, so one plugin's error costs only
+    its own contribution. Returns {plugin name: error} for those that raised."""
+    failed = {}
+    for impl in hook.get_hookimpls():
+        try:
+            impl.function(**kwargs)
+        except Exception as exc:
+            failed[impl.plugin_name] = f"{type(exc).__name__}: {exc}"
+    return failed

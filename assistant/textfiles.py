@@ -9,11 +9,21 @@ from assistant.sources import SkipFile
 MAX_TEXT_BYTES = 20 * 1024 * 1024
 
 
-def read_text_file(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> tuple[str, str]:
-    """(text, encoding) of a text file, or `SkipFile` with the reason it is not readable text."""
+def mib(size: int) -> str:
+    return f"{size / 2**20:.0f} MiB"
+
+
+def check_size(path: Path, max_bytes: int, what: str) -> int:
+    """The file's size, or `SkipFile` when it is over `max_bytes` (checked before a byte is read)."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise SkipFile(f"too large: {size / 1e6:.0f} MB is over the {max_bytes / 1e6:.0f} MB limit for text files")
+        raise SkipFile(f"too large: {mib(size)} is over the {mib(max_bytes)} limit for {what}")
+    return size
+
+
+def read_text_file(path: Path, max_bytes: int = MAX_TEXT_BYTES) -> tuple[str, str]:
+    """(text, encoding) of a text file, or `SkipFile` with the reason it is not readable text."""
+    check_size(path, max_bytes, "text files")
     data = path.read_bytes()
     if not data.strip():
         raise SkipFile("empty file")

@@ -52,3 +52,26 @@ def test_unknown_plugin_names_what_is_installed(monkeypatch):
 def test_plugins_list_cli():
     result = run_cli("plugins", "list")
     assert result.returncode == 0 and "draft" in result.stdout and "files" in result.stdout
+
+
+def test_a_broken_plugin_is_set_aside_and_the_rest_load(monkeypatch, tmp_path):
+    """A third-party plugin that fails to import must not take the CLI or the other plugins down."""
+    import importlib.metadata as md
+
+    from assistant import plugins as plugin_module
+
+    broken = tmp_path / "broken_plugin.py"
+    broken.write_text("raise RuntimeError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    real = plugin_module.entry_points
+
+    def with_broken(group):
+        eps = list(real(group=group))
+        return eps + [md.EntryPoint(name="broken", value="broken_plugin", group=group)]
+
+    monkeypatch.setattr(plugin_module, "entry_points", with_broken)
+    pm = load_plugin_manager()
+    assert "boom at import" in pm.failed_plugins["broken"]
+    sources = []
+    pm.hook.register_sources(register=sources.append)
+    assert "files" in [s.name for s in sources]

@@ -100,6 +100,39 @@ def init(state, names, emails, handles, force):
                    "edit the [me] section or re-run with --force.", err=True)
 
 
+# -- whoami -----------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--accept", is_flag=True, help="Add the suggested identities to the [me] section of your config.")
+@click.pass_obj
+def whoami(state, as_json, accept):
+    """Who you are configured as, what that attributed to you, and identities you likely forgot."""
+    from assistant.identity import Suggestion, accept as accept_suggestions, whoami as whoami_data
+
+    assistant = state.assistant()
+    data = whoami_data(assistant.db, assistant.config.me)
+    if accept and data["suggestions"]:
+        accept_suggestions(assistant.home, [Suggestion(**s) for s in data["suggestions"]])
+    if as_json:
+        _echo_json(data)
+        return
+    for field, values in data["configured"].items():
+        click.echo(f"{field + ':':<9} {', '.join(values) or '(none)'}")
+    click.echo("Documents per source:" if data["attribution"] else "Nothing indexed yet.")
+    for row in data["attribution"]:
+        click.echo(f"  {row['source']:<10} {row['mine']:>6} yours {row['others']:>6} others")
+    if not data["suggestions"]:
+        click.echo("No unconfigured identities seen in what is indexed.")
+        return
+    click.echo("Likely you, but not configured:" if not accept else "Added to your config:")
+    for s in data["suggestions"]:
+        click.echo(f"  {s['field'][:-1]:<7} {s['value']}  ({s['evidence']})")
+    if not accept:
+        click.echo("Add them: assistant whoami --accept")
+        click.echo(f"  or write a fresh config: {data['init_command']}")
+
+
 # -- index ------------------------------------------------------------------------------------
 
 @cli.command()
@@ -157,18 +190,32 @@ def index(state, paths, as_json):
 @click.option("--json", "as_json", is_flag=True, help="JSON rows: chunk id, uri, score, text, timestamp, stages.")
 @click.pass_obj
 def search(state, query, k, kind, mine, as_json):
-    """Find what you wrote or were told, by meaning and by words."""
-    hits = state.assistant().search(query, k=k, kind=kind, mine=mine)
+    """Find what you wrote or were told, by meaning and by words.
+
+    Answered by the running daemon when there is one (its model and index are warm),
+    else here, with the same results.
+    """
+    from assistant.daemon.client import DaemonError, search as daemon_search
+    from assistant.daemon.runtime import DaemonFiles
+
+    try:
+        hits = daemon_search(DaemonFiles(state.home).socket, query, k, {"kind": kind, "mine": mine})
+    except DaemonError as exc:
+        click.echo(f"Warning: the daemon could not search ({exc}); searching here instead", err=True)
+        hits = None
+    if hits is None:
+        hits = [hit.as_json() for hit in state.assistant().search(query, k=k, kind=kind, mine=mine)]
     if as_json:
-        _echo_json([hit.as_json() for hit in hits])
+        _echo_json(hits)
         return
     if not hits:
         click.echo("No results. Has anything been indexed? Try `assistant index PATH`.")
     for n, hit in enumerate(hits, 1):
-        who = "you" if hit.author_is_me else (hit.author or "someone")
-        click.secho(f"{n}. {hit.title or Path(hit.uri).name}  ({hit.kind}, {who}, {hit.timestamp[:10]})", bold=True)
-        click.echo(f"   {hit.uri}")
-        snippet = " ".join(hit.text.split())
+        who = "you" if hit["author_is_me"] else (hit["author"] or "someone")
+        click.secho(f"{n}. {hit['title'] or Path(hit['uri']).name}  ({hit['kind']}, {who}, {hit['timestamp'][:10]})",
+                    bold=True)
+        click.echo(f"   {hit['uri']}")
+        snippet = " ".join(hit["text"].split())
         click.echo(f"   {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
 
 
@@ -302,14 +349,22 @@ def plugins_list(as_json):
 
 
 def _register_plugin_commands() -> None:
-    from assistant.plugins import load_plugin_manager
+    from assistant.plugins import call_each, load_plugin_manager
 
     try:
         pm = load_plugin_manager()
     except UserError as exc:
         click.echo(f"Error: {exc}", err=True)
         return
-    pm.hook.register_commands(cli=cli)
+    for name, reason in pm.failed_plugins.items():
+        click.echo(f"Warning: plugin {name!r} failed to load ({reason}); reinstall it or leave it out of "
+                   "ASSISTANT_PLUGINS", err=True)
+    for name, reason in call_each(pm.hook.register_commands, cli=cli).items():
+        click.echo(f"Warning: plugin {name!r} could not add its commands ({reason}); "
+                   "reinstall it or leave it out of ASSISTANT_PLUGINS", err=True)
 
 
+from assistant.cli.daemon import daemon  # noqa: E402  (the group lives in its own module)
+
+cli.add_command(daemon)
 _register_plugin_commands()

@@ -20,13 +20,16 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes
+from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes, load_ranges
 from assistant.ingest.chunking import chunk_text
-from assistant.ingest.redact import redact
-from assistant.sources import Failure, Item
+from assistant.ingest.deadline import read_with_deadline
+from assistant.ingest.redact import redact, redact_item
+from assistant.sources import Failure, Item, SkipFile
+from assistant.store.db import write_transaction
 from assistant.store.documents import delete_documents, insert_document, now, quarantine, source_id
 
 BATCH_CHUNKS = 256
+FILE_TIMEOUT_S = 300.0  # per-file cap on reading; a file over it is quarantined
 CALIBRATION_MIN = 256
 
 
@@ -65,9 +68,9 @@ class _Unit:
 
 @dataclass
 class _Pending:
-    unit: _Unit
-    file_hash: str
-    stat: tuple[int, float]
+    source: object
+    container: str  # files.path, or where items from elsewhere came from (an IMAP folder)
+    file: tuple[str, tuple[int, float]] | None  # (hash, (size, mtime)); None when not from a file
     new_docs: list[tuple[Item, str, list[str]]]  # (item, content hash, chunk texts)
     drop_ids: list[int]  # stored documents replaced or vanished
     updated: int
@@ -109,6 +112,10 @@ class Indexer:
         self.me = assistant.config.me
         self.on_progress = on_progress or (lambda path: None)
         self.report = IndexReport()
+        self.file_timeout = FILE_TIMEOUT_S
+        # True: hash every file even when its size and mtime match (the daemon's periodic full pass
+        # catches `cp -p` / `rsync --times` overwrites that keep both).
+        self.rehash = False
         self._pending: list[_Pending] = []
         self._pending_chunks = 0
 
@@ -182,6 +189,8 @@ class Indexer:
         for unit in units:
             try:
                 self._index_unit(unit)
+            except SkipFile as exc:
+                self._fail(str(unit.path), getattr(unit.source, "name", "?"), str(exc))
             except Exception as exc:  # one bad file never stops the rest
                 self._fail(str(unit.path), getattr(unit.source, "name", "?"), f"{type(exc).__name__}: {exc}")
             self.on_progress(unit.path)
@@ -201,17 +210,30 @@ class Indexer:
             gone = [row["path"] for row in self.db.query(
                 "SELECT path FROM files WHERE substr(path, 1, ?) = ?", [len(prefix), prefix])
                 if row["path"] not in present and not Path(row["path"]).exists()]
-            for path in gone:
-                ids = [r["id"] for r in self.db.query("SELECT id FROM documents WHERE container = ?", [path])]
-                with self.db.atomic():
-                    self.report.removed += delete_documents(self.db, ids)
-                    self.db["files"].delete(path)
+            self._drop_files(gone)
+
+    def forget(self, paths: Iterable[Path]) -> IndexReport:
+        """Remove the documents of files that no longer exist at `paths` (a file, or anything under a folder)."""
+        for path in paths:
+            key = str(Path(path).expanduser().resolve())
+            prefix = key.rstrip("/") + "/"
+            self._drop_files([row["path"] for row in self.db.query(
+                "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ?", [key, len(prefix), prefix])
+                if not Path(row["path"]).exists()])
+        return self.report
+
+    def _drop_files(self, paths: list[str]) -> None:
+        for path in paths:
+            ids = [r["id"] for r in self.db.query("SELECT id FROM documents WHERE container = ?", [path])]
+            with write_transaction(self.db):
+                self.report.removed += delete_documents(self.db, ids)
+                self.db["files"].delete(path)
 
     def _index_unit(self, unit: _Unit) -> None:
         key = str(unit.path)
         stat = _stat(unit.path)
         known = next(self.db["files"].rows_where("path = ?", [key]), None)
-        if known and (known["size"], known["mtime"]) == stat and not unit.path.is_dir():
+        if known and (known["size"], known["mtime"]) == stat and not unit.path.is_dir() and not self.rehash:
             self.report.unchanged += self._count_docs(key)
             return
         digest = file_hash(unit.path)
@@ -219,21 +241,36 @@ class Indexer:
             self.db["files"].update(key, {"size": stat[0], "mtime": stat[1]})
             self.report.unchanged += self._count_docs(key)
             return
+        entries = read_with_deadline(lambda: unit.source.read(unit.path, self.me), self.file_timeout, key)
+        self._queue(unit.source, key, entries, (digest, stat), drop_unseen=True)
+
+    def store_items(self, source, container: str, entries: Iterable[Item | Failure]) -> IndexReport:
+        """Store items that come from no file (an IMAP folder) under `container`, committed on return.
+
+        New and changed items are written; stored items missing from `entries` stay, since such
+        a fetch is incremental. `source` has the `name` and `kind` a `Source` has.
+        """
+        self._queue(source, container, entries, None, drop_unseen=False)
+        self._flush()
+        return self.report
+
+    def _queue(self, source, key: str, entries: Iterable[Item | Failure],
+               file: tuple[str, tuple[int, float]] | None, drop_unseen: bool) -> None:
         stored = {row["uri"]: (row["id"], row["content_hash"])
                   for row in self.db.query("SELECT id, uri, content_hash FROM documents WHERE container = ?", [key])}
         seen: set[str] = set()
         new_docs: list[tuple[Item, str, list[str]]] = []
         drop_ids: list[int] = []
         updated = 0
-        for entry in unit.source.read(unit.path, self.me):
+        for entry in entries:
             if isinstance(entry, Failure):
-                self._fail(entry.uri, unit.source.name, entry.reason)
+                self._fail(entry.uri, source.name, entry.reason)
                 continue
-            entry.text = redact(entry.text)
+            redact_item(entry)
             seen.add(entry.uri)
             chunks = chunk_text(entry.text)
             if not chunks:
-                self._fail(entry.uri, unit.source.name, "empty: no text to index")
+                self._fail(entry.uri, source.name, "empty: no text to index")
                 continue
             digest_item = content_hash(entry)
             if entry.uri in stored:
@@ -244,9 +281,10 @@ class Indexer:
                 drop_ids.append(old_id)
                 updated += 1
             new_docs.append((entry, digest_item, chunks))
-        drop_ids.extend(doc_id for uri, (doc_id, _) in stored.items() if uri not in seen)
-        self.report.removed += len([uri for uri in stored if uri not in seen])
-        self._pending.append(_Pending(unit, digest, stat, new_docs, drop_ids, updated))
+        if drop_unseen:
+            drop_ids.extend(doc_id for uri, (doc_id, _) in stored.items() if uri not in seen)
+            self.report.removed += len([uri for uri in stored if uri not in seen])
+        self._pending.append(_Pending(source, key, file, new_docs, drop_ids, updated))
         self._pending_chunks += sum(len(chunks) for _, _, chunks in new_docs)
 
     def _count_docs(self, container: str) -> int:
@@ -259,9 +297,9 @@ class Indexer:
         codes = self._codes_for(texts)
         source_ids: dict[str, int] = {}
         for pending in self._pending:
-            name = pending.unit.source.name
+            name = pending.source.name
             if name not in source_ids:
-                source_ids[name] = source_id(self.db, name, getattr(pending.unit.source, "kind", name))
+                source_ids[name] = source_id(self.db, name, getattr(pending.source, "kind", name))
             self._write(pending, source_ids[name], codes)
         self._pending, self._pending_chunks = [], 0
 
@@ -282,7 +320,7 @@ class Indexer:
         if missing:
             vectors = embedder.encode(missing)
             extra = None
-            if len(missing) < CALIBRATION_MIN:
+            if len(missing) < CALIBRATION_MIN and load_ranges(self.db, embedder.name) is None:
                 from assistant.ingest.calibration import calibration_vectors
 
                 extra = calibration_vectors(embedder)
@@ -295,9 +333,9 @@ class Indexer:
         return codes
 
     def _write(self, pending: _Pending, source: int, codes: dict[str, tuple[bytes, bytes]]) -> None:
-        key = str(pending.unit.path)
+        key = pending.container
         model = self.assistant.embedder.name
-        with self.db.atomic():
+        with write_transaction(self.db):
             delete_documents(self.db, pending.drop_ids)
             for item, digest, chunks in pending.new_docs:
                 doc_id = insert_document(self.db, source, key, item, digest)
@@ -309,11 +347,13 @@ class Indexer:
                     binary, int8 = codes[h]
                     self.db["vectors"].insert({"chunk_id": chunk_id, "model": model, "binary": binary, "int8": int8})
                 self.report.chunks += len(chunks)
-            self.db["files"].upsert(
-                {"path": key, "source_id": source, "size": pending.stat[0], "mtime": pending.stat[1],
-                 "hash": pending.file_hash, "indexed_at": now()},
-                pk="path",
-            )
+            if pending.file is not None:
+                digest, (size, mtime) = pending.file
+                self.db["files"].upsert(
+                    {"path": key, "source_id": source, "size": size, "mtime": mtime, "hash": digest,
+                     "indexed_at": now()},
+                    pk="path",
+                )
             self.db.execute("DELETE FROM quarantine WHERE uri = ?", [key])
         self.report.added += len(pending.new_docs) - pending.updated
         self.report.updated += pending.updated
@@ -322,6 +362,7 @@ class Indexer:
         self.report.problems.append((where, reason))
 
     def _fail(self, uri: str, source: str, reason: str) -> None:
+        reason = redact(reason)  # a parser's error message may quote the file's bytes
         self.report.failed += 1
         self._problem(uri, reason)
         with self.db.atomic():

@@ -45,9 +45,9 @@ def render_summary(data: dict) -> None:
         return
     console.print(f"\n[bold]How you write email[/bold] (from {style['emails']} emails you sent)")
     if style["greetings"]:
-        console.print("  greetings: " + ", ".join(f"{g!r} ×{n}" for g, n in style["greetings"]))
+        console.print("  greetings: " + ", ".join(f"“{g}” ×{n}" for g, n in style["greetings"]))
     if style["signoffs"]:
-        console.print("  sign-offs: " + ", ".join(f"{s!r} ×{n}" for s, n in style["signoffs"]))
+        console.print("  sign-offs: " + ", ".join(f"“{' / '.join(s.splitlines())}” ×{n}" for s, n in style["signoffs"]))
     per = style["per_100_words"]
     console.print(f"  length: about {style['median_words']} words; per 100 words: "
                   f"{per['em_dash']} em-dashes, {per['semicolon']} semicolons, {per['exclamation']} '!'")

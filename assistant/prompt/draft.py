@@ -73,12 +73,15 @@ def draft_messages(name: str, instruction: str, to: str | None, style_notes: lis
 
 
 def completion_prompt(name: str, instruction: str, to: str | None, greeting: str | None,
-                      exemplars: list[Exemplar]) -> str:
-    """For base (non-chat) models: a file of the person's emails that ends where the new one begins."""
+                      exemplars: list[Exemplar]) -> tuple[str, str]:
+    """For base (non-chat) models: a file of the person's emails that ends where the new one begins.
+
+    Returns the prompt and the opening it ends with (the person's greeting), which
+    belongs to the draft."""
     blocks = [f"Emails written by {name}.\n"]
     for ex in exemplars:
         blocks.append(f"To: {quote_data(ex.recipients)}\nSubject: {quote_data(ex.subject)}\n\n"
                       f"{quote_data(_clip(ex.text))}\n\n###\n")
-    opening = f"{greeting} {to.split()[0]},\n" if greeting and to else ""
+    opening = f"{greeting} {to.split()[0]},\n\n" if greeting and to else ""
     blocks.append(f"To: {to or ''}\nSubject: {quote_data(instruction)}\n\n{opening}")
-    return "\n".join(blocks)
+    return "\n".join(blocks), opening

@@ -1,26 +1,34 @@
 """`search(query, k, filters) -> [Hit]`, the query API every skill uses.
 
 1. Embed the query (float32) and take its sign bits.
-2. Binary shortlist: the nearest codes by Hamming distance.
-3. Rescore the shortlist with the int8 codes against the float query.
+2. Binary shortlist: the nearest codes by Hamming distance (in memory), narrowed by
+   scoring the float query against their sign bits (still in memory).
+3. Rescore the shortlist with its int8 codes, read from the store, against the float query.
 4. FTS5 BM25 over the chunk text, in parallel.
 5. Reciprocal rank fusion of the two lists; every hit keeps each stage's score and
    rank so callers can explain why it ranked.
+6. Optional boosts for recent chunks and the person's own writing (off by default).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 import numpy as np
 
 from assistant.config import Config
 from assistant.embedding.quantize import Int8Scale, binary_codes, load_ranges
-from assistant.retrieval.binary_index import BinaryIndex
+from assistant.retrieval.binary_index import BinaryIndex, read_codes, refine
 
-SHORTLIST_MIN = 200
-SHORTLIST_FACTOR = 20
+SHORTLIST_MIN = 400
+SHORTLIST_FACTOR = 8
+HAMMING_FACTOR = 5
+# A filtered search first looks this many times deeper in the global shortlist.
+FILTER_WIDENING = 5
+BATCH = 500  # ids per `IN (...)` statement
+TAIL = 256  # newest loaded codes `Searcher.refresh` re-checks
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words too common to help BM25 tell chunks apart; the vector side still reads the whole question.
 STOPWORDS = frozenset(
@@ -101,44 +109,79 @@ def fts_query(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in words)
 
 
-def _allowed(db, ids: list[int], filters: Filters) -> set[int]:
+def matching_ids(db, filters: Filters, among: list[int] | None = None) -> list[int]:
+    """Chunk ids that pass `filters`: all of them, or those of `among`."""
     where, params = filters.sql()
-    allowed: set[int] = set()
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
+    sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE {where}"
+    if among is None:
+        return [r[0] for r in db.execute(sql, params)]
+    found: list[int] = []
+    for start in range(0, len(among), BATCH):
+        part = among[start : start + BATCH]
         marks = ",".join("?" * len(part))
-        rows = db.execute(
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks}) AND {where}",
-            part + params,
-        ).fetchall()
-        allowed.update(r[0] for r in rows)
-    return allowed
+        found += [r[0] for r in db.execute(f"{sql} AND c.id IN ({marks})", params + part)]
+    return found
+
+
+def shortlist_size(n: int) -> int:
+    """How many int8 codes to read and rescore for `n` results (see `benchmarks` for recall vs size)."""
+    return max(SHORTLIST_MIN, n * SHORTLIST_FACTOR)
+
+
+def hamming_size(shortlist: int) -> int:
+    """How many Hamming neighbours the in-memory sign-bit scoring narrows to `shortlist`."""
+    return shortlist * HAMMING_FACTOR
+
+
+def read_int8(db, ids: list[int]) -> dict[int, bytes]:
+    """The stored int8 codes of these chunks; only the shortlist is ever read, never the whole table."""
+    codes: dict[int, bytes] = {}
+    for start in range(0, len(ids), BATCH):
+        part = ids[start : start + BATCH]
+        marks = ",".join("?" * len(part))
+        codes.update(db.execute(f"SELECT chunk_id, int8 FROM vectors WHERE chunk_id IN ({marks})", part).fetchall())
+    return codes
+
+
+def rescore(db, scale: Int8Scale, query: np.ndarray, ids: np.ndarray, dist: np.ndarray,
+            n: int) -> list[tuple[int, float, int]]:
+    """Order a Hamming shortlist by the float query against its int8 codes: (chunk id, score, Hamming)."""
+    id_list = [int(i) for i in ids]
+    codes = read_int8(db, id_list)
+    keep = [i for i, cid in enumerate(id_list) if cid in codes]
+    if not keep:
+        return []
+    matrix = np.frombuffer(b"".join(codes[id_list[i]] for i in keep), dtype=np.int8).reshape(len(keep), -1)
+    scores = scale.scores(query, matrix)
+    order = np.argsort(-scores, kind="stable")[:n]
+    return [(id_list[keep[i]], float(scores[i]), int(dist[keep[i]])) for i in order]
 
 
 def vector_ranking(db, index: BinaryIndex, scale: Int8Scale, query: np.ndarray, n: int,
-                   filters: Filters) -> list[tuple[int, float, int]]:
-    """(chunk id, rescored similarity, Hamming distance), best first."""
-    shortlist = max(SHORTLIST_MIN, n * SHORTLIST_FACTOR)
-    if filters.active():
-        shortlist *= 5
-    ids, dist = index.search(binary_codes(query[None, :])[0], shortlist)
-    id_list = [int(i) for i in ids]
-    if filters.active():
-        allowed = _allowed(db, id_list, filters)
-        keep = [i for i, cid in enumerate(id_list) if cid in allowed]
-        id_list, dist = [id_list[i] for i in keep], dist[keep]
-    if not id_list:
-        return []
-    codes = {}
-    for start in range(0, len(id_list), 500):
-        part = id_list[start : start + 500]
-        marks = ",".join("?" * len(part))
-        for cid, blob in db.execute(f"SELECT chunk_id, int8 FROM vectors WHERE chunk_id IN ({marks})", part):
-            codes[cid] = blob
-    matrix = np.frombuffer(b"".join(codes[c] for c in id_list), dtype=np.int8).reshape(len(id_list), -1)
-    scores = scale.scores(query, matrix)
-    order = np.argsort(-scores, kind="stable")[:n]
-    return [(id_list[i], float(scores[i]), int(dist[i])) for i in order]
+                   filters: Filters, shortlist: int | None = None,
+                   among: np.ndarray | None = None) -> list[tuple[int, float, int]]:
+    """(chunk id, rescored similarity, Hamming distance), best first; `among` (chunk ids) limits
+    an unfiltered search to part of the index.
+
+    With filters, a wider shortlist is filtered; when too few of it match (a selective
+    filter: one correspondent, a narrow date range), the Hamming scan runs again over
+    exactly the matching chunks, so a filter never hides its own best matches.
+    """
+    size = shortlist or shortlist_size(n)
+    wide = hamming_size(size)
+    code = binary_codes(query[None, :])[0]
+    if not filters.active():
+        rows, dist = index.search_rows(code, wide, among=among)
+    else:
+        rows, dist = index.search_rows(code, wide * FILTER_WIDENING)
+        allowed = set(matching_ids(db, filters, index.ids[rows].tolist()))
+        keep = np.fromiter((cid in allowed for cid in index.ids[rows].tolist()), dtype=bool, count=len(rows))
+        if keep.sum() < n and len(rows) < len(index):
+            rows, dist = index.search_rows(code, wide, among=matching_ids(db, filters))
+        else:
+            rows, dist = rows[keep][:wide], dist[keep][:wide]
+    rows, dist = refine(index, query, rows, dist, size)
+    return rescore(db, scale, query, index.ids[rows], dist, n)
 
 
 def text_ranking(db, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
@@ -171,16 +214,91 @@ def fuse(vector: list[tuple], text: list[tuple], k: int, rrf_k: int = 60,
     return [(cid, score, stages[cid]) for cid, score in best]
 
 
+def boost(db, fused: list[tuple[int, float, dict]], config: Config,
+          now: datetime | None = None) -> list[tuple[int, float, dict]]:
+    """Scale fused scores up for recent chunks and the person's own writing, then re-sort.
+
+    factor = 1 + recency_boost · 0.5^(age in days / half-life) + own_writing_boost · [yours];
+    both boosts default to 0, which leaves the fused order as it is.
+    """
+    if not fused:
+        return fused
+    now = now or datetime.now(timezone.utc)
+    ids = [cid for cid, _, _ in fused]
+    marks = ",".join("?" * len(ids))
+    rows = {r[0]: (r[1], r[2]) for r in db.execute(
+        f"SELECT c.id, d.created_at, d.author_is_me FROM chunks c JOIN documents d ON d.id = c.document_id "
+        f"WHERE c.id IN ({marks})", ids)}
+    boosted = []
+    for cid, score, stages in fused:
+        created, mine = rows.get(cid, ("", 0))
+        factor = 1.0 + config.own_writing_boost * bool(mine)
+        age = _age_days(created, now)
+        if age is not None:
+            factor += config.recency_boost * 0.5 ** (age / config.recency_half_life_days)
+        boosted.append((cid, score * factor, {**stages, "boost": {"factor": round(factor, 6), "rrf": round(score, 6)}}))
+    return sorted(boosted, key=lambda item: -item[1])
+
+
+def _age_days(created: str | None, now: datetime) -> float | None:
+    try:
+        when = datetime.fromisoformat(created or "")
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (now - when).total_seconds() / 86_400)
+
+
 class Searcher:
-    """Holds the binary index and int8 scale so repeated queries (the daemon, benchmarks) reuse them."""
+    """Holds the binary index and int8 scale so repeated queries (the daemon, benchmarks) reuse them.
+
+    After the store changes, `refresh()` brings the index up to date without reloading
+    it, or the daemon calls `index.add` / `index.remove` itself after each batch.
+    """
 
     def __init__(self, db, embedder, config: Config | None = None) -> None:
         self.db = db
         self.embedder = embedder
         self.config = config or Config()
         self.index = BinaryIndex.from_db(db, embedder.name)
-        ranges = load_ranges(db, embedder.name)
-        self.scale = Int8Scale(ranges) if ranges is not None else None
+        self.scale = self._scale()
+
+    def _scale(self) -> Int8Scale | None:
+        ranges = load_ranges(self.db, self.embedder.name)
+        return Int8Scale(ranges) if ranges is not None else None
+
+    def refresh(self) -> tuple[int, int]:
+        """Pick up vectors stored or removed since the index was loaded: (added, removed).
+
+        Cheap when nothing changed: a count of the loaded id range, a look at the
+        newest `TAIL` codes, and the rows above the highest loaded id. The tail check is
+        there because SQLite hands a deleted highest rowid out again, so re-indexing
+        the most recent file can store different chunks under ids already loaded.
+        """
+        model = self.embedder.name
+        if self.scale is None:
+            self.scale = self._scale()
+        top, before = self.index.max_id, len(self.index)
+        removed = 0
+        stored = self.db.execute("SELECT count(*) FROM vectors WHERE model = ? AND chunk_id <= ?",
+                                 [model, top]).fetchone()[0]
+        if stored != before:
+            kept = [r[0] for r in self.db.execute("SELECT chunk_id FROM vectors WHERE model = ? AND chunk_id <= ?",
+                                                  [model, top])]
+            removed = self.index.remove(np.setdiff1d(self.index.ids, np.asarray(kept, dtype=np.int64)))
+        tail = self.index.ids[-TAIL:]
+        if len(tail):
+            ids, codes = read_codes(self.db, model, int(tail[0]) - 1, top)
+            rows = np.minimum(np.searchsorted(self.index.ids, ids), len(self.index) - 1)
+            changed = (self.index.ids[rows] != ids) | np.any(codes != self.index.codes[rows], axis=1)
+            if len(tail) == TAIL and changed.all():
+                self.index = BinaryIndex.from_db(self.db, model)
+                return len(self.index), before
+            self.index.add(ids[changed], codes[changed])
+        new_ids, new_codes = read_codes(self.db, model, top)
+        self.index.add(new_ids, new_codes)
+        return len(new_ids), removed
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         filters = filters or Filters()
@@ -191,7 +309,10 @@ class Searcher:
             vector = vector_ranking(self.db, self.index, self.scale, q, depth, filters)
         text = text_ranking(self.db, query, depth, filters)
         cfg = self.config
-        fused = fuse(vector, text, k, cfg.rrf_k, cfg.vector_weight, cfg.text_weight)
+        boosting = bool(cfg.recency_boost or cfg.own_writing_boost)
+        fused = fuse(vector, text, depth if boosting else k, cfg.rrf_k, cfg.vector_weight, cfg.text_weight)
+        if boosting:
+            fused = boost(self.db, fused, cfg)[:k]
         return self._hits(fused)
 
     def _hits(self, fused: list[tuple[int, float, dict]]) -> list[Hit]:

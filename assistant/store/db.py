@@ -7,7 +7,9 @@ connection here without touching any caller.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
@@ -23,9 +25,33 @@ def connect(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Rescoring reads a few hundred int8 codes by chunk id per query; memory-mapped pages make
+    # those reads about half as costly as read() calls (measured at 1M chunks).
+    conn.execute("PRAGMA mmap_size = 268435456")
     db = sqlite_utils.Database(conn)
     if migrate:
         from assistant.store.migrations import migrations
 
         migrations.apply(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """A write transaction that takes the write lock up front (`BEGIN IMMEDIATE`).
+
+    A deferred `BEGIN` that reads first and writes later can fail with "database is
+    locked" without waiting, when another writer got in between; an immediate one
+    waits its turn under the busy timeout instead. Nested use becomes a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise

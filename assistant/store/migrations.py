@@ -68,3 +68,13 @@ def m001_initial(db: Database) -> None:
         pk="uri",
     )
     db["chunks"].enable_fts(["text"], create_triggers=True, tokenize="porter unicode61")
+
+
+@migrations()
+def m002_imap_state(db: Database) -> None:
+    # Per IMAP account and folder: the UIDVALIDITY seen and the highest UID whose message is
+    # stored. It advances only after a batch is committed, so an interrupted sync resumes.
+    db["imap_state"].create(
+        {"account": str, "folder": str, "uidvalidity": int, "last_uid": int, "synced_at": str},
+        pk=("account", "folder"),
+    )

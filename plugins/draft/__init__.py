@@ -65,8 +65,8 @@ def draft(assistant, instruction: str, to: str | None = None, personalize: bool 
         text = generator.chat(draft_messages(name, instruction, to, notes, exemplars),
                               max_tokens=max_tokens, temperature=temperature)
     else:
-        prompt = completion_prompt(name if personalize else "one person", instruction, to, greeting, exemplars)
-        opening = prompt[prompt.rfind("\n\n") + 2:]
+        prompt, opening = completion_prompt(name if personalize else "one person", instruction, to, greeting,
+                                            exemplars)
         text = opening + generator.complete(prompt, max_tokens=max_tokens, temperature=temperature,
                                             stop=["###", "\nTo:", "\nSubject:"])
     return DraftResult(text.strip(), [e.chunk_id for e in exemplars], generator.name,

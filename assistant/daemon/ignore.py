@@ -1,0 +1,31 @@
+"""Which changed paths the daemon never indexes: editors' temp, swap, lock and backup files.
+
+Pure: it looks only at names, so it costs nothing per filesystem event.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+# Partial downloads and generic temp files.
+IGNORED_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", ".temp", ".part", ".crdownload", ".partial", ".download", ".lock")
+# vim writes (and deletes) a file named 4913 to test that it may create files in a folder.
+IGNORED_NAMES = frozenset({"4913", "Thumbs.db", "desktop.ini"})
+
+
+def ignored_name(name: str) -> bool:
+    """True for hidden files (`.#emacs-lock`, `.file.swp`, `.DS_Store`), `~` backups, and temp names."""
+    if not name or name.startswith(".") or name.endswith("~") or name in IGNORED_NAMES:
+        return True
+    if name.startswith("#") and name.endswith("#"):  # emacs auto-save
+        return True
+    return name.lower().endswith(IGNORED_SUFFIXES)
+
+
+def ignored_path(path: PurePath, root: PurePath) -> bool:
+    """True when `path` or any folder between `root` and it is ignored (the indexer skips hidden folders too)."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        return True
+    return any(ignored_name(part) for part in parts)

@@ -1,0 +1,84 @@
+"""watchdog (inotify on Linux, FSEvents on macOS) over the configured sources, feeding changed paths to a callback.
+
+Every event that could change what is indexed reports its path(s): a move reports
+both ends, so moving a file or folder out of a watched tree removes it and moving
+one in indexes it. Folder "modified" events (a child changed) and opens are dropped,
+as are temp, swap, lock and backup files (`ignore.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from assistant.daemon.ignore import ignored_path
+
+log = logging.getLogger("assistant.daemon")
+
+UNINTERESTING = frozenset({"opened", "closed_no_write"})
+
+
+class TreeWatcher:
+    def __init__(self, on_path: Callable[[str], None]) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        watcher = self
+
+        class Handler(FileSystemEventHandler):
+            def on_any_event(self, event) -> None:
+                watcher._event(event)
+
+        self._on_path = on_path
+        self._handler = Handler()
+        self._observer = Observer()
+        self._observer.daemon = True
+        self._roots: list[Path] = []
+        self._watches: dict[tuple[str, bool], object] = {}
+
+    @property
+    def roots(self) -> list[Path]:
+        return list(self._roots)
+
+    def start(self) -> "TreeWatcher":
+        self._observer.start()
+        return self
+
+    def stop(self) -> None:
+        self._observer.stop()
+        self._observer.join(10)
+
+    def sync(self, roots: list[Path]) -> None:
+        """Watch exactly `roots` (folders recursively; a file through its parent folder)."""
+        self._roots = [Path(root).resolve() for root in roots if Path(root).exists()]
+        wanted = {(str(root), True) if root.is_dir() else (str(root.parent), False) for root in self._roots}
+        for key in set(self._watches) - wanted:
+            self._observer.unschedule(self._watches.pop(key))
+        for key in wanted - set(self._watches):
+            folder, recursive = key
+            try:
+                self._watches[key] = self._observer.schedule(self._handler, folder, recursive=recursive)
+            except OSError as exc:  # ENOSPC: out of inotify watches; reconciliation still covers the folder
+                log.error("cannot watch %s (%s); its changes are picked up only at reconciliation. On Linux, "
+                          "raise the limit: sudo sysctl fs.inotify.max_user_watches=524288", folder, exc)
+                continue
+            log.info("watching %s%s", folder, "" if recursive else " (one file in it)")
+
+    def accepts(self, path: str) -> bool:
+        candidate = Path(path)
+        for root in self._roots:
+            if candidate == root:
+                return True
+            if candidate.is_relative_to(root) and not ignored_path(candidate, root):
+                return True
+        return False
+
+    def _event(self, event) -> None:
+        if event.event_type in UNINTERESTING or (event.is_directory and event.event_type == "modified"):
+            return
+        for path in (event.src_path, getattr(event, "dest_path", "")):
+            if path:
+                path = path.decode() if isinstance(path, bytes) else path
+                if self.accepts(path):
+                    self._on_path(path)

@@ -1,0 +1,155 @@
+"""Evaluation data for the retrieval benchmarks (and the LoCoMo test), written as chat JSONL.
+
+Only the development parts of `../shared/datasets` are read: `locomo/` and PrefEval's
+`explicit_preference/` and `filtered_inter_turns.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+DATASETS_ENV = "ASSISTANT_DATASETS"
+# LoCoMo's QA categories (checked against the data: 1 has the most multi-turn evidence).
+LOCOMO_CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+
+
+def datasets_dir() -> Path | None:
+    """`$ASSISTANT_DATASETS`, else `../shared/datasets` beside the repository; None when absent."""
+    root = Path(os.environ.get(DATASETS_ENV) or Path(__file__).resolve().parents[1].parent / "shared" / "datasets")
+    return root if root.is_dir() else None
+
+
+class CachingEmbedder:
+    """Wraps an embedder so every text is encoded once per run, and its float vector kept.
+
+    The float vectors are what the float32-exact baseline ranks by; the store keeps
+    only binary and int8 codes.
+    """
+
+    def __init__(self, embedder) -> None:
+        self.inner = embedder
+        self.name = embedder.name
+        self.dim = embedder.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if missing:
+            for text, vector in zip(missing, self.inner.encode(missing, batch_size=batch_size)):
+                self.cache[text] = vector
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.cache[t] for t in texts])
+
+
+def write_jsonl(path: Path, messages: list[dict]) -> Path:
+    """One chat message per line, the `chats` source's format: line N is `path#LN` in the store."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for message in messages:
+            handle.write(json.dumps(message, ensure_ascii=False) + "\n")
+    return path
+
+
+def line_of(uri: str) -> int:
+    return int(uri.rsplit("#L", 1)[1])
+
+
+# -- LoCoMo -------------------------------------------------------------------------------
+
+
+@dataclass
+class Question:
+    text: str
+    evidence: set[str]
+    category: int
+
+
+@dataclass
+class Conversation:
+    name: str
+    turns: list[dict]  # speaker, dia_id, text, date (ISO)
+    questions: list[Question]
+
+
+def _session_date(value: str) -> str:
+    return datetime.strptime(value.strip(), "%I:%M %p on %d %B, %Y").isoformat()
+
+
+def locomo(root: Path, limit: int | None = None) -> list[Conversation]:
+    conversations = []
+    for path in sorted((root / "locomo").glob("*.json"))[:limit]:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        turns = []
+        sessions = sorted((int(m.group(1)) for key in data if (m := re.fullmatch(r"session_(\d+)", key))))
+        for number in sessions:
+            date = _session_date(data[f"session_{number}_date_time"])
+            for turn in data[f"session_{number}"]:
+                text = turn["text"]
+                if turn.get("blip_caption"):
+                    text += f" [shares a photo: {turn['blip_caption']}]"
+                turns.append({"speaker": turn["speaker"], "dia_id": turn["dia_id"], "text": text, "date": date})
+        questions = [
+            Question(qa["question"], {e.strip() for ev in qa["evidence"] for e in re.split(r"[;,]", ev) if e.strip()},
+                     qa["category"])
+            for qa in data["qa"] if qa["category"] in LOCOMO_CATEGORIES and qa.get("evidence")
+        ]
+        conversations.append(Conversation(path.stem, turns, questions))
+    return conversations
+
+
+def locomo_messages(conversation: Conversation, with_context: bool) -> list[dict]:
+    """The turns as chat messages; `with_context` puts speaker and session date in the text itself,
+    so both the embedding and BM25 see who said it and when (the questions name both)."""
+    messages = []
+    for turn in conversation.turns:
+        text = turn["text"]
+        if with_context:
+            text = f"{turn['speaker']} ({turn['date'][:10]}): {text}"
+        messages.append({"conversation": f"locomo-{conversation.name}", "speaker": turn["speaker"],
+                         "text": text, "timestamp": turn["date"]})
+    return messages
+
+
+# -- PrefEval ------------------------------------------------------------------------------
+
+
+@dataclass
+class Preference:
+    topic: str
+    preference: str
+    question: str
+
+
+def prefeval(root: Path, topics: int | None = None) -> tuple[list[dict], list[Preference]]:
+    """(filler chat messages, explicit preferences with their questions)."""
+    base = root / "prefeval" / "benchmark_dataset"
+    fillers = []
+    for conversation in json.loads((base / "filtered_inter_turns.json").read_text(encoding="utf-8")):
+        for turn in conversation["conversation"]:
+            fillers.append({"conversation": "filler", "speaker": turn["role"], "text": turn["content"],
+                            "timestamp": "2024-01-01T00:00:00"})
+    preferences = []
+    for path in sorted((base / "explicit_preference").glob("*.json"))[:topics]:
+        for entry in json.loads(path.read_text(encoding="utf-8")):
+            preferences.append(Preference(path.stem, entry["preference"], entry["question"]))
+    return fillers, preferences
+
+
+def base_sentences(root: Path | None, limit: int) -> list[str]:
+    """Real sentences to draw synthetic chunk vectors from: LoCoMo turns, else the bundled sample."""
+    if root is not None:
+        texts = [t["text"] for c in locomo(root) for t in c.turns]
+    else:
+        from assistant.ingest.calibration import calibration_texts
+
+        texts = calibration_texts()
+    return list(dict.fromkeys(texts))[:limit]

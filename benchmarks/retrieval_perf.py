@@ -1,0 +1,205 @@
+"""Vector search at 10k–1M chunks, index memory, and indexing throughput.
+
+Synthetic chunk vectors follow the real model's distribution: real sentences are
+embedded with all-MiniLM-L6-v2, then each synthetic vector is one of them, plus a
+random share of another (so a million vectors are not a few thousand tight clusters
+of near-ties, which no sign-bit code can order) plus gaussian noise, renormalised. Held-out queries are fresh perturbations of the same
+sentences and real questions. Ground truth is the float32 exact top-k.
+
+The codes live where the product keeps them: binary in the in-process `BinaryIndex`,
+int8 in a real SQLite store (the `vectors` table), read only for the shortlist.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.embedding.quantize import Int8Scale, binary_codes, calibrate, int8_codes
+from assistant.retrieval.binary_index import BinaryIndex
+from assistant.retrieval.search import Filters, hamming_size, shortlist_size, vector_ranking
+from assistant.store import connect
+
+NOISE = 0.02  # per-dimension σ; a unit 384-d vector has ≈0.05 per dimension
+BLOCK = 100_000
+DEPTH = 50  # what `Searcher.search` asks the vector stage for at k = 10
+RECALL_KS = (1, 5, 10, 20, 50)
+MODEL = "synthetic"
+
+
+def synthetic(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        mix = rng.uniform(0, 1, (m, 1)).astype(np.float32)
+        block = (base[rng.integers(0, len(base), m)] + mix * base[rng.integers(0, len(base), m)]
+                 + rng.standard_normal((m, base.shape[1]), dtype=np.float32) * NOISE)
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def write_store(path: Path, ids: np.ndarray, binary: np.ndarray, int8: np.ndarray):
+    """The real store schema; only the `vectors` table is filled (no chunk rows, so FK checks are off)."""
+    db = connect(path)
+    db.execute("PRAGMA foreign_keys = OFF")
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO vectors (chunk_id, model, binary, int8) VALUES (?, ?, ?, ?)",
+            ((int(i), MODEL, b.tobytes(), c.tobytes()) for i, b, c in zip(ids, binary, int8)),
+        )
+    return db
+
+
+def timed(fn: Callable, arg) -> float:
+    start = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - start
+
+
+def stats(seconds: list[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1e3
+    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95))}
+
+
+def top_k(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """Float32 exact top-k row numbers per query, best first."""
+    scores = queries @ vectors.T
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def recall(found: list[int], truth: np.ndarray) -> float:
+    return len(set(found) & set(truth.tolist())) / len(truth)
+
+
+def run_size(n: int, base: np.ndarray, queries: np.ndarray, rng: np.random.Generator, folder: Path,
+             timing_queries: int, float_queries: int, recall_curve: bool) -> dict:
+    import faiss
+
+    vectors = synthetic(base, n, rng)
+    ranges = calibrate(vectors[:10_000])  # a store calibrates on its first batch
+    scale = Int8Scale(ranges)
+    binary, int8 = binary_codes(vectors), int8_codes(vectors, ranges)
+    ids = np.arange(1, n + 1, dtype=np.int64)  # chunk ids; row r is chunk r + 1
+    db = write_store(folder / f"store-{n}.db", ids, binary, int8)
+    index = BinaryIndex(ids, binary)
+    flat = faiss.IndexBinaryFlat(binary.shape[1] * 8)
+    flat.add(binary)
+    shortlist = shortlist_size(DEPTH)
+    wide = hamming_size(shortlist)  # the Hamming list both engines are asked for
+    words = binary.view(np.uint64)
+    nothing = Filters()
+
+    methods: dict[str, Callable] = {
+        "read codes once": lambda q: words.sum(),
+        "faiss IndexBinaryFlat": lambda q: flat.search(binary_codes(q[None, :]), wide),
+        "BinaryIndex": lambda q: index.search(binary_codes(q[None, :])[0], wide),
+        "BinaryIndex + int8 rescoring": lambda q: vector_ranking(db, index, scale, q, DEPTH, nothing, shortlist),
+    }
+    times: dict[str, list[float]] = {name: [] for name in [*methods, "float32 numpy scan"]}
+    for i, q in enumerate(queries[:timing_queries]):  # interleaved, so load from others hits all alike
+        for name, fn in methods.items():
+            times[name].append(timed(fn, q))
+        if i < float_queries:
+            times["float32 numpy scan"].append(timed(lambda v: np.argpartition(-(vectors @ v), 10)[:10], q))
+    latency = {name: stats(values) for name, values in times.items()}
+
+    truth = top_k(vectors, queries, max(RECALL_KS))
+    rescored = [[cid - 1 for cid, _, _ in vector_ranking(db, index, scale, q, DEPTH, nothing)] for q in queries]
+    binary_only = [(index.search(binary_codes(q[None, :])[0], DEPTH)[0] - 1).tolist() for q in queries]
+    result = {
+        "size": n,
+        "shortlist": shortlist,
+        "hamming_k": wide,
+        "latency_ms": latency,
+        "recall@10": {
+            "float32": 1.0,
+            "binary": float(np.mean([recall(b[:10], t[:10]) for b, t in zip(binary_only, truth)])),
+            "rescored": float(np.mean([recall(r[:10], t[:10]) for r, t in zip(rescored, truth)])),
+        },
+        "index_bytes_per_chunk": index.nbytes / n,
+    }
+    if recall_curve:
+        result["recall_at_k"] = {
+            "binary": {k: float(np.mean([recall(b[:k], t[:k]) for b, t in zip(binary_only, truth)])) for k in RECALL_KS},
+            "rescored": {k: float(np.mean([recall(r[:k], t[:k]) for r, t in zip(rescored, truth)])) for k in RECALL_KS},
+        }
+        result["recall@10_by_shortlist"] = {
+            s: float(np.mean([recall([cid - 1 for cid, _, _ in vector_ranking(db, index, scale, q, 10, nothing, s)],
+                                     t[:10]) for q, t in zip(queries, truth)]))
+            for s in (50, 100, 200, 400, 800)
+        }
+    db.conn.close()
+    return result
+
+
+def run_scale(sizes: list[int], base: np.ndarray, real_queries: np.ndarray, held_out: int = 200,
+              timing_queries: int = 200, float_queries: int = 30, seed: int = 0) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    queries = np.concatenate([synthetic(base, held_out, rng), real_queries]).astype(np.float32)
+    results = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            results.append(run_size(n, base, queries, rng, Path(folder), timing_queries, float_queries,
+                                    recall_curve=n == max(sizes)))
+    return results
+
+
+class _TimedEmbedder:
+    """Counts the seconds an embedder spends in `encode`, to split the Indexer's time."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim, self.seconds = inner, inner.name, inner.dim, 0.0
+
+    def encode(self, texts, batch_size: int = 64):
+        start = time.perf_counter()
+        try:
+            return self.inner.encode(texts, batch_size=batch_size)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def indexing_throughput(texts: list[str], embedder, rounds: int = 2) -> dict:
+    """Chunks/s through the real `Indexer` (chat JSONL → stored, searchable chunks) vs raw `encode`
+    of the same chunk texts with the same batch size: raw, indexer, raw, … (medians), and the
+    share of the Indexer's own time spent inside `encode` (the same-run view, free of load swings)."""
+    from assistant.core import Assistant
+    from assistant.home import Home
+    from assistant.ingest.pipeline import index_paths
+    from benchmarks.retrieval_data import write_jsonl
+
+    messages = [{"conversation": "bench", "speaker": "someone", "text": t, "timestamp": "2024-01-01T00:00:00"}
+                for t in texts]
+    timed_embedder = _TimedEmbedder(embedder)
+
+    def index_once(folder: Path) -> tuple[float, list[str]]:
+        assistant = Assistant(Home(folder / "home"), Config())
+        assistant.__dict__["embedder"] = timed_embedder
+        path = write_jsonl(folder / "chat.jsonl", messages)
+        start = time.perf_counter()
+        report = index_paths(assistant, [path])
+        seconds = time.perf_counter() - start
+        chunks = [r[0] for r in assistant.db.execute("SELECT text FROM chunks")]
+        assert report.chunks == len(chunks) and report.embedded == len(set(chunks))
+        assistant.db.conn.close()
+        return seconds, chunks
+
+    with tempfile.TemporaryDirectory() as folder:
+        _, chunks = index_once(Path(folder) / "warm-up")  # and the exact chunk texts the pipeline embeds
+        unique = sorted(set(chunks))
+        raw = [timed(lambda t: embedder.encode(t, batch_size=64), unique)]
+        indexed = []
+        for round_ in range(rounds):
+            timed_embedder.seconds = 0.0
+            indexed.append(index_once(Path(folder) / f"round-{round_}")[0])
+            raw.append(timed(lambda t: embedder.encode(t, batch_size=64), unique))
+    raw_rate = len(unique) / float(np.median(raw))
+    index_rate = len(chunks) / float(np.median(indexed))
+    return {"chunks": len(chunks), "raw_chunks_per_s": raw_rate, "indexer_chunks_per_s": index_rate,
+            "ratio": index_rate / raw_rate, "encode_share_of_indexer": timed_embedder.seconds / indexed[-1]}

@@ -1,0 +1,163 @@
+"""Retrieval quality on the development data: LoCoMo evidence recall and PrefEval preference recall.
+
+Five rankers side by side over one real store (real `Indexer`, real model):
+float32 exact (the float vectors kept by `CachingEmbedder`), binary Hamming only,
+binary → int8 rescored, FTS5 BM25 only, and the hybrid (RRF of rescored + BM25).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from assistant.config import Config
+from assistant.core import Assistant
+from assistant.embedding.quantize import binary_codes
+from assistant.home import Home
+from assistant.ingest.pipeline import index_paths
+from assistant.retrieval.search import Filters, Searcher, fuse, text_ranking, vector_ranking
+from benchmarks.retrieval_data import (LOCOMO_CATEGORIES, CachingEmbedder, Conversation, line_of, locomo,
+                                       locomo_messages, prefeval, write_jsonl)
+
+MODES = ("float32", "binary", "rescored", "bm25", "hybrid")
+DEPTH = 50  # each list is this deep, as `Searcher.search` fuses for k ≤ 10
+
+
+def build_store(folder: Path, embedder, files: list[Path], config: Config) -> Assistant:
+    assistant = Assistant(Home(folder / "home"), config)
+    assistant.__dict__["embedder"] = embedder
+    report = index_paths(assistant, files)
+    assert report.failed == 0, report.problems[:3]
+    return assistant
+
+
+class Rankers:
+    """Every ranker over one store; `among` (chunk ids) limits a ranking to part of the store."""
+
+    def __init__(self, assistant: Assistant, embedder: CachingEmbedder) -> None:
+        self.db = assistant.db
+        self.config = assistant.config
+        self.embedder = embedder
+        self.searcher = Searcher(self.db, embedder, assistant.config)
+        rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        self.chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self.floats = embedder.encode([r[1] for r in rows])
+
+    def rank(self, question: str, among: np.ndarray | None = None) -> dict[str, list[int]]:
+        q = self.embedder.encode([question])[0]
+        code = binary_codes(q[None, :])[0]
+        index, scale = self.searcher.index, self.searcher.scale
+        rows = slice(None) if among is None else np.searchsorted(self.chunk_ids, among)
+        ids = self.chunk_ids[rows]
+        scores = self.floats[rows] @ q
+        out = {"float32": [int(i) for i in ids[np.argsort(-scores, kind="stable")[:DEPTH]]],
+               "binary": [int(i) for i in index.search(code, DEPTH, among=among)[0]]}
+        vector = vector_ranking(self.db, index, scale, q, DEPTH, Filters(), among=among)
+        if among is None:
+            text = text_ranking(self.db, question, DEPTH, Filters())
+            hybrid = [h.chunk_id for h in self.searcher.search(question, DEPTH // 5)]
+        else:
+            allowed = set(among.tolist())
+            text = [t for t in text_ranking(self.db, question, len(self.chunk_ids), Filters())
+                    if t[0] in allowed][:DEPTH]
+            cfg = self.config
+            hybrid = [cid for cid, _, _ in fuse(vector, text, DEPTH, cfg.rrf_k, cfg.vector_weight, cfg.text_weight)]
+        out["rescored"] = [cid for cid, _, _ in vector]
+        out["bm25"] = [cid for cid, _ in text]
+        out["hybrid"] = hybrid
+        return out
+
+
+def labels(ranking: list[int], label_of: dict[int, str]) -> list[str]:
+    """Chunk ids → document labels, best first, each document once."""
+    return list(dict.fromkeys(label_of[cid] for cid in ranking if cid in label_of))
+
+
+def chunk_labels(db, label_for_uri) -> dict[int, str]:
+    return {cid: label_for_uri(uri) for cid, uri in db.execute(
+        "SELECT c.id, d.uri FROM chunks c JOIN documents d ON d.id = c.document_id")}
+
+
+@dataclass
+class LocomoResult:
+    recall: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # mode → category → per-question
+
+    def add(self, mode: str, category: str, value: float) -> None:
+        self.recall.setdefault(mode, {}).setdefault(category, []).append(value)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for mode, by_cat in self.recall.items():
+            every = [v for values in by_cat.values() for v in values]
+            out[mode] = {"overall": float(np.mean(every)), "questions": len(every),
+                         **{cat: float(np.mean(values)) for cat, values in by_cat.items()}}
+        return out
+
+
+def evaluate_locomo_conversation(conversation: Conversation, embedder: CachingEmbedder, folder: Path,
+                                 config: Config, with_context: bool, result: LocomoResult, k: int = 10) -> None:
+    messages = locomo_messages(conversation, with_context)
+    path = write_jsonl(folder / f"{conversation.name}.jsonl", messages)
+    embedder.encode([q.text for q in conversation.questions])  # one batch; the Indexer encodes the chunks
+    assistant = build_store(folder, embedder, [path], config)
+    dia = [t["dia_id"] for t in conversation.turns]
+    label_of = chunk_labels(assistant.db, lambda uri: dia[line_of(uri) - 1])
+    rankers = Rankers(assistant, embedder)
+    for question in conversation.questions:
+        for mode, ranking in rankers.rank(question.text).items():
+            top = set(labels(ranking, label_of)[:k])
+            result.add(mode, LOCOMO_CATEGORIES[question.category], len(question.evidence & top) / len(question.evidence))
+    assistant.db.conn.close()
+
+
+def run_locomo(root: Path, embedder: CachingEmbedder, config: Config, with_context: bool = True,
+               limit: int | None = None) -> dict:
+    result = LocomoResult()
+    for conversation in locomo(root, limit):
+        with tempfile.TemporaryDirectory() as folder:
+            evaluate_locomo_conversation(conversation, embedder, Path(folder), config, with_context, result)
+    return result.summary()
+
+
+def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: int | None = None) -> dict:
+    """Each question must find its own preference among the 632 filler messages.
+
+    One store holds the fillers (one conversation) and every preference (one
+    conversation each), embedded once. Each question is then ranked among the
+    fillers plus its own preference only: the other preferences are masked out of
+    every stage (Hamming scan, rescoring, BM25) before fusion, which is the same
+    as a store holding just the fillers and that one preference.
+    """
+    fillers, preferences = prefeval(root, topics)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        filler_path = write_jsonl(folder / "fillers.jsonl", fillers)
+        pref_path = write_jsonl(folder / "preferences.jsonl", [
+            {"conversation": f"preference-{i}", "speaker": "user", "text": p.preference,
+             "timestamp": "2024-01-01T00:00:00"} for i, p in enumerate(preferences)])
+        embedder.encode([p.question for p in preferences])
+        assistant = build_store(folder, embedder, [filler_path, pref_path], config)
+        label_of = chunk_labels(assistant.db, lambda uri: f"{Path(uri.split('#')[0]).stem}:{line_of(uri) - 1}")
+        filler_chunks = [cid for cid, label in label_of.items() if label.startswith("fillers:")]
+        own_chunks: dict[str, list[int]] = {}
+        for cid, label in label_of.items():
+            own_chunks.setdefault(label, []).append(cid)
+        rankers = Rankers(assistant, embedder)
+        ranks: dict[str, list[int]] = {mode: [] for mode in MODES}
+        for i, pref in enumerate(preferences):
+            target = f"preferences:{i}"
+            among = np.array(sorted(filler_chunks + own_chunks[target]), dtype=np.int64)
+            for mode, ranking in rankers.rank(pref.question, among).items():
+                found = labels(ranking, label_of)
+                ranks[mode].append(found.index(target) + 1 if target in found else 0)
+        assistant.db.conn.close()
+    summary = {}
+    for mode, values in ranks.items():
+        r = np.array(values)
+        hit = r > 0
+        summary[mode] = {"R@1": float(np.mean(hit & (r <= 1))), "R@5": float(np.mean(hit & (r <= 5))),
+                         "MRR": float(np.mean(np.where(hit, 1.0 / np.maximum(r, 1), 0.0))), "questions": len(r)}
+    return summary

@@ -1,0 +1,257 @@
+"""The daemon as a real subprocess watching a real folder: every way files change ends with the store matching them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.daemon.client import DaemonError
+from tests.conftest import run_cli
+from tests.daemon_support import READER, DaemonProcess, make_home, note_text, store_state, wait_for_match
+
+QUIET = 0.5
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """One daemon for the module, watching `src/`; each test works in its own subfolder."""
+    base = tmp_path_factory.mktemp("daemon")
+    src = base / "src"
+    (src / "seed").mkdir(parents=True)
+    (src / "seed" / "hello.md").write_text(note_text(0))
+    home = make_home(base / "home", [src])
+    daemon = DaemonProcess(home, quiet=QUIET).start()
+    daemon.wait_ready()
+    yield daemon, src
+    daemon.stop()
+    assert daemon.proc.returncode == 0
+
+
+def settle(daemon: DaemonProcess, folder: Path) -> dict[str, str]:
+    return wait_for_match(daemon.home, folder)
+
+
+def test_status_socket_and_files_are_private(live):
+    daemon, src = live
+    status = daemon.status()
+    assert status["state"] == "running" and status["pid"] == daemon.pid
+    assert status["documents"] >= 1 and status["seconds_since_reconciliation"] is not None
+    assert stat.S_IMODE(os.stat(daemon.files.socket).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(daemon.files.run_dir).st_mode) == 0o700
+    cli = run_cli("daemon", "status", "--json", home=daemon.home)
+    data = json.loads(cli.stdout)
+    assert data["state"] == "running" and data["pid"] == daemon.pid and data["queue"] >= 0
+    assert data["last_error"] is None
+    text = run_cli("daemon", "status", home=daemon.home).stdout
+    assert f"running (pid {daemon.pid})" in text and "last reconciliation:" in text
+    # a second daemon for the same home refuses to start, naming the running one
+    second = subprocess.run([sys.executable, "-m", "assistant", "--home", str(daemon.home.root), "daemon", "run"],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 1 and f"already running for {daemon.home.root} (pid {daemon.pid})" in second.stderr
+
+
+def test_atomic_save_is_indexed_once(live):
+    daemon, src = live
+    folder = src / "atomic"
+    folder.mkdir()
+    target = folder / "plan.md"
+    target.write_text(note_text(1))
+    settle(daemon, folder)
+    before = daemon.log_count(f"stored {target}")
+    # an editor's save: write a temp file beside it, then rename it over the original
+    tmp = folder / ".plan.md.swp"
+    tmp.write_text(note_text(1, version=2))
+    os.replace(tmp, target)
+    vim_backup = folder / "plan.md~"
+    vim_backup.write_text("old")
+    (folder / "4913").write_text("")
+    state = settle(daemon, folder)
+    assert set(state) == {str(target.resolve())}
+    time.sleep(QUIET * 4)  # nothing else arrives later for the same change
+    assert daemon.log_count(f"stored {target}") == before + 1
+
+
+def test_move_in_and_move_out(live, tmp_path):
+    daemon, src = live
+    folder = src / "moves"
+    folder.mkdir()
+    outside = tmp_path / "letter.txt"
+    outside.write_text(note_text(2))
+    os.rename(outside, folder / "letter.txt")
+    assert str((folder / "letter.txt").resolve()) in settle(daemon, folder)
+    os.rename(folder / "letter.txt", tmp_path / "letter.txt")
+    assert settle(daemon, folder) == {}
+
+
+def test_directory_moves_in_within_and_out(live, tmp_path):
+    daemon, src = live
+    folder = src / "dirmoves"
+    folder.mkdir()
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    for n in range(5):
+        (project / ("sub" if n % 2 else "") / f"n{n}.md").write_text(note_text(10 + n))
+    os.rename(project, folder / "project")
+    assert len(settle(daemon, folder)) == 5
+    os.rename(folder / "project", folder / "renamed")
+    state = settle(daemon, folder)
+    assert len(state) == 5 and all("/renamed/" in path for path in state)
+    os.rename(folder / "renamed", tmp_path / "gone")
+    assert settle(daemon, folder) == {}
+
+
+def test_deletes_of_files_and_folders(live):
+    daemon, src = live
+    folder = src / "deletes"
+    (folder / "inner").mkdir(parents=True)
+    for n in range(4):
+        (folder / ("inner" if n % 2 else "") / f"d{n}.txt").write_text(note_text(20 + n))
+    assert len(settle(daemon, folder)) == 4
+    (folder / "d0.txt").unlink()
+    shutil.rmtree(folder / "inner")
+    assert len(settle(daemon, folder)) == 1
+
+
+def test_mkdir_p_then_immediate_writes(live):
+    daemon, src = live
+    folder = src / "mkdirp"
+    deep = folder / "a" / "b" / "c"
+    deep.mkdir(parents=True)
+    for n in range(3):
+        (deep / f"m{n}.md").write_text(note_text(30 + n))
+    (folder / "a" / "top.md").write_text(note_text(33))
+    assert len(settle(daemon, folder)) == 4
+
+
+def test_burst_of_300_files(live):
+    daemon, src = live
+    folder = src / "burst"
+    folder.mkdir()
+    for n in range(300):
+        (folder / f"b{n:03}.md").write_text(note_text(100 + n))
+    assert len(wait_for_match(daemon.home, folder, timeout=240)) == 300
+    time.sleep(QUIET * 2)
+    log = daemon.files.log.read_text()
+    assert all(log.count(f"stored {folder / f'b{n:03}.md'}\n") == 1 for n in range(300))
+
+
+def test_slow_copy_waits_until_the_file_is_complete(live):
+    daemon, src = live
+    folder = src / "slow"
+    folder.mkdir()
+    target = folder / "big.txt"
+    paragraph = "The drainage swale along the north fence must be dug before autumn rain. " * 12 + "\n\n"
+    with open(target, "w") as handle:
+        for _ in range(20):  # ~2 s of writing, each pause well under the quiet period
+            handle.write(paragraph)
+            handle.flush()
+            time.sleep(0.1)
+    settle(daemon, folder)
+    time.sleep(QUIET * 4)
+    assert daemon.log_count(f"stored {target}") == 1
+
+
+def test_warm_search_matches_cold_cli(live):
+    daemon, src = live
+    folder = src / "search"
+    folder.mkdir()
+    (folder / "pets.md").write_text("Biscuit the greyhound hates thunderstorms and hides under the desk.")
+    (folder / "garden.md").write_text("The tomatoes need staking before June; the kiln needs a new shelf.")
+    settle(daemon, folder)
+    warm = run_cli("search", "what is my dog afraid of?", "-k", "5", "--json", home=daemon.home)
+    assert warm.returncode == 0, warm.stderr
+    socket_hits = daemon.ask({"op": "search", "query": "what is my dog afraid of?", "k": 5})["hits"]
+    env_cold = {**os.environ, "ASSISTANT_NO_DAEMON": "1", "ASSISTANT_HOME": str(daemon.home.root)}
+    cold = subprocess.run([sys.executable, "-m", "assistant", "search", "what is my dog afraid of?", "-k", "5",
+                           "--json"], capture_output=True, text=True, env=env_cold, timeout=300)
+    assert cold.returncode == 0, cold.stderr
+    warm_ids = [hit["chunk_id"] for hit in json.loads(warm.stdout)]
+    assert warm_ids == [hit["chunk_id"] for hit in json.loads(cold.stdout)] == [h["chunk_id"] for h in socket_hits]
+    assert json.loads(warm.stdout)[0]["uri"].endswith("pets.md")
+    listing = run_cli("search", "what is my dog afraid of?", "-k", "1", home=daemon.home)
+    assert listing.returncode == 0 and "pets.md" in listing.stdout and "greyhound" in listing.stdout
+
+
+def test_bad_requests_get_a_reason_and_the_connection_survives(live):
+    daemon, _ = live
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(daemon.files.socket))
+        conn.sendall(b'{"op": "dance"}\nnot json\n{"op": "search", "query": "kiln", "filters": {"colour": 1}}\n'
+                     b'{"op": "status"}\n')
+        reader = conn.makefile("rb")
+        answers = [json.loads(reader.readline()) for _ in range(4)]
+    assert answers[0] == {"ok": False, "error": "ValueError: unknown op 'dance'; use search, status or draft"}
+    assert not answers[1]["ok"] and "JSON" in answers[1]["error"]
+    assert not answers[2]["ok"] and "unknown search filter" in answers[2]["error"]
+    assert answers[3]["ok"] and answers[3]["status"]["pid"] == daemon.pid
+
+
+@pytest.mark.slow
+def test_draft_over_the_socket(live):
+    daemon, _ = live
+    with pytest.raises(DaemonError, match='a draft needs "instruction"'):
+        daemon.ask({"op": "draft", "to": "Sam"})
+    answer = daemon.ask({"op": "draft", "instruction": "thank Sam for the lease draft", "to": "Sam",
+                         "max_tokens": 16}, timeout=300)
+    draft = answer["draft"]
+    assert draft["draft"].strip() and draft["model"] and draft["seconds"] > 0
+
+def test_after_ingest_runs_debounced_in_the_background(live):
+    daemon, src = live
+    folder = src / "hook"
+    folder.mkdir()
+    before = daemon.log_count("after_ingest hooks ran for:")
+    for n in range(3):
+        (folder / f"h{n}.md").write_text(note_text(50 + n))
+        time.sleep(0.1)
+    settle(daemon, folder)
+    deadline = time.monotonic() + 10
+    while daemon.log_count("after_ingest hooks ran for:") == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert daemon.log_count("after_ingest hooks ran for:") == before + 1
+
+
+def test_readers_never_see_locked_while_the_daemon_writes(live):
+    daemon, src = live
+    folder = src / "concurrent"
+    folder.mkdir()
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(daemon.home.db_path), "10"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    end, n = time.monotonic() + 9, 0
+    while time.monotonic() < end:
+        (folder / f"c{n:03}.md").write_text(note_text(400 + n))
+        n += 1
+        time.sleep(0.05)
+    results = [reader.communicate(timeout=120) for reader in readers]
+    for out, err in results:
+        queries, errors = map(int, out.split())
+        assert errors == 0, err
+        assert queries > 0
+    assert len(wait_for_match(daemon.home, folder, timeout=180)) == n
+    assert store_state(daemon.home, folder)
+
+
+def test_start_status_stop_from_the_cli(tmp_path):
+    home = make_home(tmp_path / "home", [tmp_path / "empty"])
+    started = run_cli("daemon", "start", home=home)
+    assert started.returncode == 0 and started.stdout.startswith("Started (pid "), started.stderr
+    pid = int(started.stdout.split("pid ")[1].split(")")[0])
+    try:
+        assert run_cli("daemon", "start", home=home).stdout.startswith(f"Already running (pid {pid})")
+        assert json.loads(run_cli("daemon", "status", "--json", home=home).stdout)["pid"] == pid
+    finally:
+        stopped = run_cli("daemon", "stop", home=home)
+    assert stopped.stdout.strip() == f"Stopped (pid {pid})."
+    status = json.loads(run_cli("daemon", "status", "--json", home=home).stdout)
+    assert status["state"] == "stopped" and status["pid"] is None
+    assert not (home.root / "run" / "daemon.sock").exists()
+    assert "running (pid" in (home.root / "logs" / "daemon.log").read_text()

@@ -1,0 +1,153 @@
+"""Retrieval at scale: the binary index, int8 rescoring, selective filters, refresh, boosts, LoCoMo."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant.config import Config
+from assistant.core import Assistant
+from assistant.embedding.quantize import binary_codes
+from assistant.ingest.pipeline import index_paths
+from assistant.retrieval.binary_index import BinaryIndex, refine
+from assistant.retrieval.search import Filters, Searcher, boost, vector_ranking
+
+
+def brute_hamming(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
+    return np.unpackbits(codes ^ query, axis=1).sum(axis=1)
+
+
+def test_binary_index_add_remove_search_match_brute_force():
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 256, (3000, 48), dtype=np.uint8)
+    ids = np.arange(10, 3010, dtype=np.int64)
+    index = BinaryIndex(ids[:2000], codes[:2000])
+    index.add(ids[2000:], codes[2000:])  # an append
+    index.add(ids[[5, 7]], codes[[11, 12]])  # replacing two ids' codes
+    truth = codes.copy()
+    truth[[5, 7]] = codes[[11, 12]]
+    assert index.remove(ids[100:600]) == 500 and index.remove([999_999]) == 0
+    keep = np.ones(len(ids), dtype=bool)
+    keep[100:600] = False
+    index.add(ids[[301, 300]], truth[[301, 300]])  # out of order, below the top: merged in id order
+    keep[[300, 301]] = True
+    assert np.all(np.diff(index.ids) > 0) and len(index) == keep.sum()
+    assert index.nbytes == len(index) * (48 + 8)
+    for query in rng.integers(0, 256, (5, 48), dtype=np.uint8):
+        dist = brute_hamming(truth, query)
+        for n in (10, 700):  # the heap and the counting variant
+            found, found_dist = index.search(query, n)
+            expected = np.sort(dist[keep])[:n]
+            assert np.array_equal(found_dist, expected)
+            assert np.array_equal(dist[np.searchsorted(ids, found)], found_dist)  # each id's true distance
+            assert not set(found.tolist()) & set(ids[100:300].tolist() + ids[302:600].tolist())
+        among = ids[2500:2600]
+        found, found_dist = index.search(query, 5, among=among)
+        assert set(found.tolist()) <= set(among.tolist())
+        assert np.array_equal(found_dist, np.sort(dist[2500:2600])[:5])
+
+
+def test_refine_keeps_the_best_sign_bit_scores():
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((500, 384)).astype(np.float32)
+    index = BinaryIndex(np.arange(1, 501), binary_codes(vectors))
+    query = rng.standard_normal(384).astype(np.float32)
+    rows, dist = index.search_rows(binary_codes(query[None, :])[0], 200)
+    kept, _ = refine(index, query, rows, dist, 20)
+    scores = np.unpackbits(binary_codes(vectors[rows]), axis=1).astype(np.float32) @ query
+    assert set(kept.tolist()) == set(rows[np.argsort(-scores)[:20]].tolist())
+
+
+@pytest.fixture
+def sample_assistant(sample_home, embedder) -> Assistant:
+    assistant = Assistant(sample_home, Config.load(sample_home))
+    assistant.__dict__["embedder"] = embedder
+    return assistant
+
+
+def test_rescored_ranking_agrees_with_float_ranking(sample_assistant, embedder):
+    db = sample_assistant.db
+    rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+    chunk_ids = np.array([r[0] for r in rows])
+    floats = embedder.encode([r[1] for r in rows])
+    searcher = Searcher(db, embedder)
+    queries = ["budget for the Alder street project", "permit submission to the city", "greyhound walks",
+               "kitchen cabinet quote", "invoices for January", "courtyard concept sketches"]
+    overlaps, firsts = [], []
+    for vector in embedder.encode(queries):
+        exact = chunk_ids[np.argsort(-(floats @ vector))[:5]]
+        rescored = [cid for cid, _, _ in vector_ranking(db, searcher.index, searcher.scale, vector, 5, Filters())]
+        overlaps.append(len(set(exact) & set(rescored)) / 5)
+        firsts.append(rescored[0] == exact[0])
+    assert np.mean(overlaps) >= 0.8 and np.mean(firsts) >= 0.8
+
+
+def test_selective_filter_falls_back_to_an_exact_scan(sample_assistant, embedder):
+    db = sample_assistant.db
+    searcher = Searcher(db, embedder)
+    only = Filters(correspondent="hannah")
+    wanted = {r[0] for r in db.execute(
+        "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id "
+        "WHERE lower(d.author) LIKE '%hannah%' OR lower(d.recipients) LIKE '%hannah%'")}
+    assert 0 < len(wanted) < len(searcher.index) / 10
+    vector = embedder.encode(["a greyhound named Biscuit"])[0]  # about something else entirely
+    # a shortlist of 2 cannot hold a matching chunk by chance: the exact scan over the filter must run
+    found = vector_ranking(db, searcher.index, searcher.scale, vector, 5, only, shortlist=2)
+    assert found and {cid for cid, _, _ in found} <= wanted
+    hits = sample_assistant.search("a greyhound named Biscuit", k=5, correspondent="hannah")
+    assert hits and all(h.chunk_id in wanted for h in hits)
+
+
+def test_searcher_refresh_picks_up_added_replaced_and_removed_chunks(sample_assistant, embedder, tmp_path):
+    db = sample_assistant.db
+    searcher = Searcher(db, embedder)
+    assert searcher.refresh() == (0, 0)
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    note = notes / "bees.md"
+    note.write_text("The beekeeper moved three hives to the orchard behind the greenhouse.")
+    index_paths(sample_assistant, [notes])
+    added, removed = searcher.refresh()
+    assert added == 1 and removed == 0
+    assert searcher.search("where did the beekeeper move the hives?", k=1)[0].text.startswith("The beekeeper")
+    # Re-indexing the newest file reuses its chunk id (SQLite hands out the deleted top rowid again).
+    old_id = searcher.index.max_id
+    note.write_text("Our sourdough starter needs feeding twice a day with rye flour.")
+    index_paths(sample_assistant, [notes])
+    assert db.execute("SELECT max(id) FROM chunks").fetchone()[0] == old_id
+    searcher.refresh()
+    assert searcher.search("how often does the sourdough starter need feeding?", k=1)[0].text.startswith("Our sourdough")
+    stored = db.execute("SELECT binary FROM vectors WHERE chunk_id = ?", [old_id]).fetchone()[0]
+    assert searcher.index.codes[searcher.index.rows_of([old_id])[0]].tobytes() == stored
+    shutil.rmtree(notes)
+    notes.mkdir()
+    index_paths(sample_assistant, [notes])
+    before = len(searcher.index)
+    assert searcher.refresh() == (0, 1) and len(searcher.index) == before - 1
+
+
+def test_own_writing_boost_reorders_and_defaults_change_nothing(sample_assistant, embedder):
+    searcher = Searcher(sample_assistant.db, embedder)
+    plain = searcher.search("kitchen cabinets quote", k=8)
+    assert boost(sample_assistant.db, [(h.chunk_id, h.score, {}) for h in plain], Config())[0][0] == plain[0].chunk_id
+    assert not all(h.author_is_me for h in plain[:3])
+    searcher.config = Config(own_writing_boost=10.0)
+    boosted = searcher.search("kitchen cabinets quote", k=8)
+    mine = [h for h in boosted if h.author_is_me]
+    assert mine and boosted[: len(mine)] == mine and "boost" in boosted[0].stages
+
+
+def test_locomo_conversation_recall_beats_bm25(embedder, tmp_path):
+    from benchmarks.retrieval_data import CachingEmbedder, datasets_dir, locomo
+    from benchmarks.retrieval_quality import LocomoResult, evaluate_locomo_conversation
+
+    root = datasets_dir()
+    if root is None or not (root / "locomo").is_dir():
+        pytest.skip("dataset absent: ../shared/datasets/locomo (or $ASSISTANT_DATASETS)")
+    result = LocomoResult()
+    evaluate_locomo_conversation(locomo(root, 1)[0], CachingEmbedder(embedder), tmp_path, Config(), True, result)
+    summary = result.summary()
+    assert summary["hybrid"]["overall"] > 0.569  # the published lexical BM25 figure over all of LoCoMo
+    assert summary["hybrid"]["overall"] >= summary["bm25"]["overall"] - 0.02
