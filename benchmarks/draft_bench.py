@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
+import email.utils
 import json
 import math
 import shutil
@@ -35,7 +36,7 @@ from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
 from assistant.profile.style import greeting_of, signoff_of
 from assistant_plugins.draft import draft
-from assistant_plugins.mail import split_body
+from assistant_plugins.mail.parse import message_items
 
 RESULTS = Path(__file__).parent / "results"
 PRIYA = Identity(names=["Priya Nandakumar"], emails=["priya@fernhill.example"], handles=["priya"])
@@ -64,9 +65,10 @@ def held_out_requests(sent: Path, count: int) -> list[dict]:
     step = max(1, len(emails) // count)
     picked = []
     for path in emails[::step][:count]:
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        raw = path.read_bytes()
+        message = email.message_from_bytes(raw, policy=email.policy.default)
         to_name = email.utils.parseaddr(str(message["To"]))[0] or str(message["To"])
-        body, _, _ = split_body(message.get_body(("plain",)).get_content())
+        body = message_items(raw, str(path), PRIYA)[0].text  # what the person wrote, as the store keeps it
         subject = str(message["Subject"]).removeprefix("Re: ")
         picked.append({"path": path, "request": f"write about: {subject}", "to": to_name, "real": body})
     return picked
