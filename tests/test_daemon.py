@@ -224,9 +224,9 @@ def test_readers_never_see_locked_while_the_daemon_writes(live):
     daemon, src = live
     folder = src / "concurrent"
     folder.mkdir()
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(daemon.home.db_path), "10"],
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(daemon.home.db_path), "30"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    end, n = time.monotonic() + 9, 0
+    end, n = time.monotonic() + 29, 0
     while time.monotonic() < end:
         (folder / f"c{n:03}.md").write_text(note_text(400 + n))
         n += 1

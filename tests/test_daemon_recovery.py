@@ -10,7 +10,7 @@ from assistant.ingest.pipeline import index_paths
 from tests.daemon_support import (DaemonProcess, assert_store_consistent, crash_rounds, make_home, note_text,
                                   wait_for_match)
 
-CRASH_ITERATIONS = int(os.environ.get("ASSISTANT_CRASH_ITERATIONS", "10"))
+CRASH_ITERATIONS = int(os.environ.get("ASSISTANT_CRASH_ITERATIONS", "50"))
 
 
 def test_changes_while_down_are_caught_by_one_reconciliation(tmp_path, embedder):
