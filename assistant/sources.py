@@ -39,6 +39,9 @@ class SkipFile(Exception):
 
 
 class Source(Protocol):
+    """`priority` (optional, default 0): higher claims first. `max_bytes` (optional): files
+    over it are refused before the index reads or hashes a byte of them."""
+
     name: str
 
     def claims(self, path: Path) -> bool:

@@ -118,3 +118,22 @@ def test_quantized_codes_rank_like_float_vectors(embedder):
     exact = vectors @ query
     assert np.argmax(approx) == np.argmax(exact) == 0
     assert np.corrcoef(approx, exact)[0, 1] > 0.99
+
+
+def test_an_oversized_file_is_refused_before_a_byte_is_hashed(assistant, tmp_path, monkeypatch):
+    """A 2 GB file named .txt (sparse: no disk cost) is quarantined on its size alone."""
+    from assistant.ingest import pipeline
+
+    hashed = []
+    real_hash = pipeline.file_hash
+    monkeypatch.setattr(pipeline, "file_hash", lambda path: hashed.append(path.name) or real_hash(path))
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("A small note about the hornbeam hedge.")
+    with (folder / "huge.txt").open("wb") as handle:
+        handle.truncate(2 * 1024**3)
+    report = index_paths(assistant, [folder])
+    reasons = {os.path.basename(p): r for p, r in report.problems}
+    assert reasons["huge.txt"].startswith("too large: 2048 MiB")
+    assert hashed == ["ok.txt"]
+    assert report.added == 1

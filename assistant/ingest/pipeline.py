@@ -27,6 +27,7 @@ from assistant.ingest.redact import redact, redact_item
 from assistant.sources import Failure, Item, SkipFile
 from assistant.store.db import write_transaction
 from assistant.store.documents import delete_documents, insert_document, now, quarantine, source_id
+from assistant.textfiles import mib
 
 BATCH_CHUNKS = 256
 FILE_TIMEOUT_S = 300.0  # per-file cap on reading; a file over it is quarantined
@@ -236,6 +237,9 @@ class Indexer:
         if known and (known["size"], known["mtime"]) == stat and not unit.path.is_dir() and not self.rehash:
             self.report.unchanged += self._count_docs(key)
             return
+        limit = getattr(unit.source, "max_bytes", None)
+        if limit is not None and not unit.path.is_dir() and stat[0] > limit:
+            raise SkipFile(f"too large: {mib(stat[0])} is over the {mib(limit)} limit for {unit.source.name} files")
         digest = file_hash(unit.path)
         if known and known["hash"] == digest:
             self.db["files"].update(key, {"size": stat[0], "mtime": stat[1]})

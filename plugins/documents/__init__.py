@@ -27,6 +27,7 @@ SUFFIXES = {".html", ".htm", ".pdf", ".docx", ".odt"}
 class DocumentsSource:
     name = "documents"
     kind = "doc"
+    max_bytes = MAX_DOCUMENT_BYTES
 
     def claims(self, path: Path) -> bool:
         return path.is_file() and path.suffix.lower() in SUFFIXES

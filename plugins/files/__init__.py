@@ -9,7 +9,7 @@ from pathlib import Path
 from assistant.config import Identity
 from assistant.hookspecs import hookimpl
 from assistant.sources import Item
-from assistant.textfiles import read_text_file
+from assistant.textfiles import MAX_TEXT_BYTES, read_text_file
 
 SUFFIXES = {".txt", ".md", ".markdown"}
 _HEADING = re.compile(r"^\s*#\s+(.+)$", re.M)
@@ -18,6 +18,7 @@ _HEADING = re.compile(r"^\s*#\s+(.+)$", re.M)
 class FilesSource:
     name = "files"
     kind = "doc"
+    max_bytes = MAX_TEXT_BYTES
 
     def claims(self, path: Path) -> bool:
         return path.is_file() and path.suffix.lower() in SUFFIXES
