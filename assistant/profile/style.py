@@ -143,16 +143,27 @@ def distinctive_phrases(mine: list[str], others: list[str], limit: int = 12) -> 
     return picked
 
 
+# Every draft learns the style afresh, so both samples are capped: the person's most recent
+# emails, and a background of others' most recent text, never the whole store.
+MAX_OWN_EMAILS = 2000
+MAX_BACKGROUND_CHUNKS = 5000
+
+
 def learn_style(db) -> StyleProfile:
+    # Chunks are joined in position order (the inner ORDER BY) to rebuild each email's text.
     mine = list(db.query(
-        "SELECT d.id, d.author, d.recipients, group_concat(c.text, '\n\n') AS text FROM documents d "
-        "JOIN chunks c ON c.document_id = d.id WHERE d.author_is_me = 1 AND d.kind = 'mail' "
-        "GROUP BY d.id ORDER BY d.id"
+        "SELECT id, author, recipients, group_concat(text, '\n\n') AS text FROM ("
+        "  SELECT d.id, d.author, d.recipients, c.text FROM documents d JOIN chunks c ON c.document_id = d.id"
+        "  WHERE d.id IN (SELECT id FROM documents WHERE author_is_me = 1 AND kind = 'mail'"
+        "                 ORDER BY created_at DESC LIMIT ?)"
+        "  ORDER BY d.id, c.position) GROUP BY id ORDER BY id",
+        [MAX_OWN_EMAILS],
     ))
     if not mine:
         return StyleProfile()
     others = [r["text"] for r in db.query(
-        "SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.author_is_me = 0"
+        "SELECT c.text FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.author_is_me = 0 "
+        "ORDER BY d.created_at DESC LIMIT ?", [MAX_BACKGROUND_CHUNKS]
     )]
     texts = [r["text"] for r in mine]
     words = [len(t.split()) for t in texts]

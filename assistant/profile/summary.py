@@ -55,8 +55,8 @@ def render_summary(data: dict) -> None:
         console.print("  phrases that set you apart: " + ", ".join(f"“{p}”" for p in style["phrases"][:8]))
     if style["correspondents"]:
         console.print("  you write most to: " + ", ".join(f"{a} ({n})" for a, n in style["correspondents"][:5]))
-    formal = [a for a, h in style["by_correspondent"].items() if h.get("greeting") not in (None,) and
-              style["greetings"] and h.get("greeting") != style["greetings"][0][0]]
+    usual = style["greetings"][0][0] if style["greetings"] else None
+    formal = [a for a, h in style["by_correspondent"].items() if h.get("greeting") not in (None, usual)]
     if formal:
         console.print("  you change register for: " + ", ".join(
             f"{a} ({style['by_correspondent'][a]['greeting']!r})" for a in formal))
