@@ -47,10 +47,12 @@ class Config:
     local_models: list[dict] = field(default_factory=list)
     rrf_k: int = 10
     vector_weight: float = 1.5
-    text_weight: float = 1.0
+    text_weight: float = 1.5
+    text_full_coverage: float = 0.75
     recency_boost: float = 0.0
     recency_half_life_days: float = 180.0
     own_writing_boost: float = 0.0
+    self_query_boost: float = 1.0
     source_paths: list[str] = field(default_factory=list)
 
     @classmethod
@@ -76,10 +78,12 @@ class Config:
             local_models=list(models.get("local", [])),
             rrf_k=int(retrieval.get("rrf_k", 10)),
             vector_weight=float(retrieval.get("vector_weight", 1.5)),
-            text_weight=float(retrieval.get("text_weight", 1.0)),
+            text_weight=float(retrieval.get("text_weight", 1.5)),
+            text_full_coverage=float(retrieval.get("text_full_coverage", 0.75)),
             recency_boost=float(retrieval.get("recency_boost", 0.0)),
             recency_half_life_days=float(retrieval.get("recency_half_life_days", 180.0)),
             own_writing_boost=float(retrieval.get("own_writing_boost", 0.0)),
+            self_query_boost=float(retrieval.get("self_query_boost", 1.0)),
             source_paths=list(data.get("sources", {}).get("paths", [])),
         )
 
@@ -114,16 +118,23 @@ gpu_layers = -1
 
 [retrieval]
 # Reciprocal rank fusion of the vector list and the full-text (BM25) list:
-# score = vector_weight / (rrf_k + vector_rank) + text_weight / (rrf_k + text_rank)
-# (10 and 1.5 : 1 were best on the LoCoMo and PrefEval development data: `make bench`.)
+# score = vector_weight / (rrf_k + vector_rank) + w / (rrf_k + text_rank), where the text
+# list's weight w = text_weight · min(1, coverage / text_full_coverage) and coverage is the
+# share of the question's words found in its best full-text match (a chat message is matched
+# with the message before it). A question that shares few words with anything stored
+# leans on meaning; one that names things leans on words too. (Tuned on the LoCoMo and
+# PrefEval development data: `make bench`.)
 rrf_k = 10
 vector_weight = 1.5
-text_weight = 1.0
-# Optional boosts, applied to the fused score: score × (1 + recency_boost · 0.5^(age_days /
-# recency_half_life_days) + own_writing_boost if you wrote it). 0 turns a boost off.
+text_weight = 1.5
+text_full_coverage = 0.75
+# Boosts, applied to the fused score: score × (1 + recency_boost · 0.5^(age_days /
+# recency_half_life_days) + own_writing_boost if you wrote it + self_query_boost if you
+# wrote it and the question is about you: I, me, my). 0 turns a boost off.
 recency_boost = 0.0
 recency_half_life_days = 180.0
 own_writing_boost = 0.0
+self_query_boost = 1.0
 
 [sources]
 # Folders and files you index; `assistant index PATH` adds to this list.

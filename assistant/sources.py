@@ -26,6 +26,9 @@ class Item:
     recipients: list[str] = field(default_factory=list)
     created_at: str = ""  # ISO-8601
     meta: dict = field(default_factory=dict)
+    # What the item is about beyond its own words, searched by full text only (the index fills
+    # it for a chat message from the one before it; a source may set it itself).
+    context: str = ""
 
 
 @dataclass

@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rrf-k", type=int, default=None)
     parser.add_argument("--vector-weight", type=float, default=None)
     parser.add_argument("--text-weight", type=float, default=None)
+    parser.add_argument("--text-full-coverage", type=float, default=None)
+    parser.add_argument("--self-query-boost", type=float, default=None)
     return parser.parse_args(argv)
 
 
@@ -93,10 +95,11 @@ def quality_suite(args, embedder, root, table: Table, out: dict) -> None:
     from benchmarks.retrieval_quality import MODES, run_locomo, run_prefeval
 
     config = Config()
-    for name in ("rrf_k", "vector_weight", "text_weight"):
+    tuned = ("rrf_k", "vector_weight", "text_weight", "text_full_coverage", "self_query_boost")
+    for name in tuned:
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
-    out["config"] = {"rrf_k": config.rrf_k, "vector_weight": config.vector_weight, "text_weight": config.text_weight}
+    out["config"] = {name: getattr(config, name) for name in tuned}
     pref = run_prefeval(root, embedder, config, topics=4 if args.quick else None)
     out["prefeval"] = pref
     for mode in MODES:

@@ -1,28 +1,31 @@
 """Retrieval quality on the development data: LoCoMo evidence recall and PrefEval preference recall.
 
-Five rankers side by side over one real store (real `Indexer`, real model):
+Six rankers side by side over one real store (real `Indexer`, real model):
 float32 exact (the float vectors kept by `CachingEmbedder`), binary Hamming only,
-binary → int8 rescored, FTS5 BM25 only, and the hybrid (RRF of rescored + BM25).
+binary → int8 rescored, FTS5 BM25 only, RRF of rescored + BM25 at fixed weights, and the
+hybrid `Searcher.search` runs.
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from assistant.config import Config
+from assistant.config import Config, Identity
 from assistant.core import Assistant
 from assistant.embedding.quantize import binary_codes
 from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
-from assistant.retrieval.search import Filters, Searcher, fuse, text_ranking, vector_ranking
+from assistant.retrieval.search import Filters, Searcher, fuse, rank, text_ranking, vector_ranking
 from benchmarks.retrieval_data import (LOCOMO_CATEGORIES, CachingEmbedder, Conversation, line_of, locomo,
                                        locomo_messages, prefeval, write_jsonl)
 
-MODES = ("float32", "binary", "rescored", "bm25", "hybrid")
+MODES = ("float32", "binary", "rescored", "bm25", "fixed-rrf", "hybrid")
+# fixed-rrf: the two lists fused at fixed weights (1.5 : 1, the previous default), no boosts;
+# hybrid: what `Searcher.search` does (text weight by coverage, the self-query boost).
 DEPTH = 50  # each list is this deep, as `Searcher.search` fuses for k ≤ 10
 
 
@@ -58,13 +61,13 @@ class Rankers:
         vector = vector_ranking(self.db, index, scale, q, DEPTH, Filters(), among=among)
         if among is None:
             text = text_ranking(self.db, question, DEPTH, Filters())
-            hybrid = [h.chunk_id for h in self.searcher.search(question, DEPTH // 5)]
         else:
             allowed = set(among.tolist())
             text = [t for t in text_ranking(self.db, question, len(self.chunk_ids), Filters())
                     if t[0] in allowed][:DEPTH]
-            cfg = self.config
-            hybrid = [cid for cid, _, _ in fuse(vector, text, DEPTH, cfg.rrf_k, cfg.vector_weight, cfg.text_weight)]
+        # What `Searcher.search` does with the same two lists (adaptive text weight, boosts).
+        hybrid = [cid for cid, _, _ in rank(self.db, question, vector, text, DEPTH, self.config)]
+        out["fixed-rrf"] = [cid for cid, _, _ in fuse(vector, text, DEPTH, self.config.rrf_k, 1.5, 1.0)]
         out["rescored"] = [cid for cid, _, _ in vector]
         out["bm25"] = [cid for cid, _ in text]
         out["hybrid"] = hybrid
@@ -125,6 +128,10 @@ def run_locomo(root: Path, embedder: CachingEmbedder, config: Config, with_conte
 def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: int | None = None) -> dict:
     """Each question must find its own preference among the 632 filler messages.
 
+    The fillers are the person's own assistant chats (as a ChatGPT export holds them): the
+    `user` side is the person, so the store's identity owns the handle `user`, and the
+    preference is one more message of theirs.
+
     One store holds the fillers (one conversation) and every preference (one
     conversation each), embedded once. Each question is then ranked among the
     fillers plus its own preference only: the other preferences are masked out of
@@ -139,6 +146,7 @@ def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: 
             {"conversation": f"preference-{i}", "speaker": "user", "text": p.preference,
              "timestamp": "2024-01-01T00:00:00"} for i, p in enumerate(preferences)])
         embedder.encode([p.question for p in preferences])
+        config = replace(config, me=Identity(handles=["user"]))
         assistant = build_store(folder, embedder, [filler_path, pref_path], config)
         label_of = chunk_labels(assistant.db, lambda uri: f"{Path(uri.split('#')[0]).stem}:{line_of(uri) - 1}")
         filler_chunks = [cid for cid, label in label_of.items() if label.startswith("fillers:")]

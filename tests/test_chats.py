@@ -133,3 +133,28 @@ def test_a_broken_slack_day_file_is_quarantined_and_the_rest_stored(assistant, t
     report = index_paths(assistant, [export])
     assert report.added == 4
     assert "not valid JSON" in dict(report.problems)[str(export / "general" / "2024-03-06.json")]
+
+
+def test_a_reply_is_found_by_the_words_of_the_message_it_answers(assistant, tmp_path):
+    from assistant.retrieval.search import Filters, text_ranking
+
+    chat = tmp_path / "ferry.jsonl"
+    lines = [
+        ("Sam", "Did you book the ferry to Skye for Saturday? Card 4111 1111 1111 1111 if you need it", "2024-05-01T09:00:00"),
+        ("priya", "Yes, all sorted, the nine o'clock sailing.", "2024-05-01T09:05:00"),
+        ("Sam", "Morning! New week.", "2024-05-03T08:00:00"),  # two days later: a new exchange
+    ]
+    chat.write_text("\n".join(json.dumps({"conversation": "Sam", "speaker": s, "text": t, "timestamp": ts})
+                              for s, t, ts in lines))
+    assistant.config.me = PRIYA
+    report = index_paths(assistant, [chat])
+    assert report.failed == 0, report.problems
+    rows = {r["author"] + r["created_at"][8:10]: r for r in assistant.db.query(
+        "SELECT d.author, d.created_at, c.id, c.text, c.context FROM chunks c JOIN documents d ON d.id = c.document_id")}
+    reply = rows["priya01"]
+    assert reply["text"] == "Yes, all sorted, the nine o'clock sailing."  # the message itself, unchanged
+    assert reply["context"].startswith("Sam: Did you book the ferry to Skye")
+    assert "4111" not in reply["context"]  # context is redacted like everything stored
+    assert rows["Sam01"]["context"] == "" and rows["Sam03"]["context"] == ""
+    found = [cid for cid, _ in text_ranking(assistant.db, "ferry Skye", 10, Filters())]
+    assert reply["id"] in found and rows["Sam03"]["id"] not in found

@@ -47,3 +47,28 @@ def test_rrf_rewards_agreement():
     fused = fuse([(1, 0.9, 10), (2, 0.8, 12)], [(2, 5.0), (3, 4.0)], k=3)
     assert [cid for cid, _, _ in fused][0] == 2
     assert set(fused[0][2]) == {"vector", "text"}
+
+
+def test_text_list_weighs_by_how_much_of_the_question_its_best_match_holds():
+    from assistant.retrieval.search import text_coverage
+
+    assert text_coverage("Which games does Caroline play?", "Caroline plays chess") == 2 / 3  # game, caroline, play
+    assert text_coverage("Can you suggest a restaurant for me?", "def fibonacci(n): return n") == 0.0
+    assert text_coverage("the of and", "anything") == 0.0  # nothing left to match: no lexical signal
+
+
+def test_a_question_about_me_prefers_what_i_wrote(sample_home, embedder):
+    from dataclasses import replace
+
+    assistant = Assistant(sample_home, Config.load(sample_home))
+    assistant.__dict__["embedder"] = embedder
+    about_me = "what did I say about the kitchen cabinets quote?"
+    boosted = assistant.search(about_me, k=5)
+    third_person = assistant.search("what did Sam say about the kitchen cabinets quote?", k=5)
+    assert third_person and all("boost" not in h.stages for h in third_person)
+    assistant.config = replace(assistant.config, self_query_boost=0.0)
+    assistant.__dict__.pop("searcher", None)
+    plain = assistant.search(about_me, k=5)
+    assert sum(h.author_is_me for h in boosted) > sum(h.author_is_me for h in plain)
+    assert boosted[0].author_is_me and boosted[0].stages["boost"]["factor"] == 2.0
+    assert "text_weight" in boosted[0].stages["fusion"]

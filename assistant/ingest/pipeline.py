@@ -22,6 +22,7 @@ import numpy as np
 
 from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes, load_ranges
 from assistant.ingest.chunking import chunk_text
+from assistant.ingest.context import ChatContext
 from assistant.ingest.deadline import read_with_deadline
 from assistant.ingest.redact import redact, redact_item
 from assistant.sources import Failure, Item, SkipFile
@@ -98,7 +99,7 @@ def _stat(path: Path) -> tuple[int, float]:
 
 def content_hash(item: Item) -> str:
     fields = [item.kind, item.title, item.author, json.dumps(item.recipients), item.created_at,
-              str(item.author_is_me), item.text]
+              str(item.author_is_me), item.text] + ([item.context] if item.context else [])
     return hashlib.sha256("\0".join(fields).encode("utf-8")).hexdigest()
 
 
@@ -266,11 +267,13 @@ class Indexer:
         new_docs: list[tuple[Item, str, list[str]]] = []
         drop_ids: list[int] = []
         updated = 0
+        context = ChatContext()
         for entry in entries:
             if isinstance(entry, Failure):
                 self._fail(entry.uri, source.name, entry.reason)
                 continue
             redact_item(entry)
+            context.fill(entry)
             seen.add(entry.uri)
             chunks = chunk_text(entry.text)
             if not chunks:
@@ -346,7 +349,8 @@ class Indexer:
                 for position, text in enumerate(chunks):
                     h = text_hash(text)
                     chunk_id = self.db["chunks"].insert(
-                        {"document_id": doc_id, "position": position, "text": text, "hash": h}
+                        {"document_id": doc_id, "position": position, "text": text, "hash": h,
+                         "context": item.context}
                     ).last_pk
                     binary, int8 = codes[h]
                     self.db["vectors"].insert({"chunk_id": chunk_id, "model": model, "binary": binary, "int8": int8})

@@ -113,4 +113,5 @@ def redact_item(item) -> None:
     item.text = redact(item.text)
     item.title = redact(item.title)
     item.author = redact(item.author)
+    item.context = redact(item.context)
     item.meta = {key: redact(value) if isinstance(value, str) else value for key, value in item.meta.items()}

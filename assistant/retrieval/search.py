@@ -4,10 +4,13 @@
 2. Binary shortlist: the nearest codes by Hamming distance (in memory), narrowed by
    scoring the float query against their sign bits (still in memory).
 3. Rescore the shortlist with its int8 codes, read from the store, against the float query.
-4. FTS5 BM25 over the chunk text, in parallel.
-5. Reciprocal rank fusion of the two lists; every hit keeps each stage's score and
-   rank so callers can explain why it ranked.
-6. Optional boosts for recent chunks and the person's own writing (off by default).
+4. FTS5 BM25 over the chunk text and its context (a chat message's predecessor), in parallel.
+5. Reciprocal rank fusion of the two lists. The text list weighs in proportion to how much
+   of the question its best match contains (`text_coverage`): questions that avoid the
+   stored words lean on meaning. Every hit keeps each stage's score and rank so callers
+   can explain why it ranked.
+6. Boosts: the person's own writing when the question is about them (I, me, my); optional
+   recency and own-writing boosts (off by default).
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from assistant.config import Config
 from assistant.embedding.quantize import Int8Scale, binary_codes, load_ranges
 from assistant.retrieval.binary_index import BinaryIndex, read_codes, refine
 
-SHORTLIST_MIN = 400
-SHORTLIST_FACTOR = 8
-HAMMING_FACTOR = 5
+SHORTLIST_MIN = 800
+SHORTLIST_FACTOR = 16
+HAMMING_FACTOR = 10
 # A filtered search first looks this many times deeper in the global shortlist.
 FILTER_WIDENING = 5
 BATCH = 500  # ids per `IN (...)` statement
 TAIL = 256  # newest loaded codes `Searcher.refresh` re-checks
 _WORD = re.compile(r"\w+", re.UNICODE)
+_FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself)\b", re.IGNORECASE)
 # Words too common to help BM25 tell chunks apart; the vector side still reads the whole question.
 STOPWORDS = frozenset(
     "a about an and are as at be been but by can could did do does for from had has have he her his how i "
@@ -214,14 +218,47 @@ def fuse(vector: list[tuple], text: list[tuple], k: int, rrf_k: int = 60,
     return [(cid, score, stages[cid]) for cid, score in best]
 
 
-def boost(db, fused: list[tuple[int, float, dict]], config: Config,
+def about_me(query: str) -> bool:
+    """True for a question in the first person singular ("what should I…", "recommend me…")."""
+    return bool(_FIRST_PERSON.search(query))
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def text_coverage(query: str, text: str) -> float:
+    """Share of the question's words (stopwords aside; plurals folded) that occur in `text`."""
+    words = {_stem(w) for w in (w.lower() for w in _WORD.findall(query)) if w not in STOPWORDS}
+    if not words:
+        return 0.0
+    return len(words & {_stem(w.lower()) for w in _WORD.findall(text)}) / len(words)
+
+
+def text_list_weight(db, query: str, text: list[tuple[int, float]], config: Config) -> tuple[float, float]:
+    """(weight of the text list in fusion, coverage of its best match).
+
+    BM25 helps when the question names what it wants (a person, a place, a thing) and hurts
+    when it shares only generic words with everything (a request phrased unlike the stored
+    preference): the best match's coverage of the question tells the two apart.
+    """
+    if not text:
+        return 0.0, 0.0
+    row = db.execute("SELECT text, context FROM chunks WHERE id = ?", [text[0][0]]).fetchone()
+    coverage = text_coverage(query, f"{row[0]} {row[1]}") if row else 0.0
+    return config.text_weight * min(1.0, coverage / max(config.text_full_coverage, 1e-9)), coverage
+
+
+def boost(db, fused: list[tuple[int, float, dict]], config: Config, query: str = "",
           now: datetime | None = None) -> list[tuple[int, float, dict]]:
     """Scale fused scores up for recent chunks and the person's own writing, then re-sort.
 
-    factor = 1 + recency_boost · 0.5^(age in days / half-life) + own_writing_boost · [yours];
-    both boosts default to 0, which leaves the fused order as it is.
+    factor = 1 + recency_boost · 0.5^(age in days / half-life) + [yours] · (own_writing_boost
+    + self_query_boost when the question is about you). A question about yourself is best
+    answered by what you said about yourself, not by what others wrote around it.
     """
-    if not fused:
+    own = config.own_writing_boost + (config.self_query_boost if about_me(query) else 0.0)
+    if not fused or not (own or config.recency_boost):
         return fused
     now = now or datetime.now(timezone.utc)
     ids = [cid for cid, _, _ in fused]
@@ -232,12 +269,22 @@ def boost(db, fused: list[tuple[int, float, dict]], config: Config,
     boosted = []
     for cid, score, stages in fused:
         created, mine = rows.get(cid, ("", 0))
-        factor = 1.0 + config.own_writing_boost * bool(mine)
+        factor = 1.0 + own * bool(mine)
         age = _age_days(created, now)
-        if age is not None:
+        if age is not None and config.recency_boost:
             factor += config.recency_boost * 0.5 ** (age / config.recency_half_life_days)
         boosted.append((cid, score * factor, {**stages, "boost": {"factor": round(factor, 6), "rrf": round(score, 6)}}))
     return sorted(boosted, key=lambda item: -item[1])
+
+
+def rank(db, query: str, vector: list[tuple], text: list[tuple], k: int,
+         config: Config) -> list[tuple[int, float, dict]]:
+    """Fuse the vector and text lists for `query` and apply the boosts: (chunk id, score, stages)."""
+    weight, coverage = text_list_weight(db, query, text, config)
+    fused = fuse(vector, text, max(k, len(vector), len(text)), config.rrf_k, config.vector_weight, weight)
+    fused = boost(db, fused, config, query)[:k]
+    fusion = {"text_weight": round(weight, 4), "text_coverage": round(coverage, 4)}
+    return [(cid, score, {**stages, "fusion": fusion}) for cid, score, stages in fused]
 
 
 def _age_days(created: str | None, now: datetime) -> float | None:
@@ -308,12 +355,7 @@ class Searcher:
             q = self.embedder.encode([query])[0]
             vector = vector_ranking(self.db, self.index, self.scale, q, depth, filters)
         text = text_ranking(self.db, query, depth, filters)
-        cfg = self.config
-        boosting = bool(cfg.recency_boost or cfg.own_writing_boost)
-        fused = fuse(vector, text, depth if boosting else k, cfg.rrf_k, cfg.vector_weight, cfg.text_weight)
-        if boosting:
-            fused = boost(self.db, fused, cfg)[:k]
-        return self._hits(fused)
+        return self._hits(rank(self.db, query, vector, text, k, self.config))
 
     def _hits(self, fused: list[tuple[int, float, dict]]) -> list[Hit]:
         if not fused:

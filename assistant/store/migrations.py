@@ -78,3 +78,14 @@ def m002_imap_state(db: Database) -> None:
         {"account": str, "folder": str, "uidvalidity": int, "last_uid": int, "synced_at": str},
         pk=("account", "folder"),
     )
+
+
+@migrations()
+def m003_chunk_context(db: Database) -> None:
+    # Words that say what a chunk is about without being part of it (a chat message's
+    # predecessor): full-text search reads them beside the text; they are never embedded,
+    # shown as the chunk, or learned from as anyone's writing. Chunks stored before this
+    # migration keep an empty context until their file changes.
+    db["chunks"].add_column("context", str, not_null_default="")
+    db["chunks"].disable_fts()
+    db["chunks"].enable_fts(["text", "context"], create_triggers=True, tokenize="porter unicode61")
