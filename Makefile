@@ -52,6 +52,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.embedding_bench
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache

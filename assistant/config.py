@@ -45,6 +45,7 @@ class Config:
     generator: str = DEFAULT_GENERATOR
     gpu_layers: int = -1
     local_models: list[dict] = field(default_factory=list)
+    embedding_backend: str = "torch"
     rrf_k: int = 10
     vector_weight: float = 1.5
     text_weight: float = 1.5
@@ -53,6 +54,7 @@ class Config:
     recency_half_life_days: float = 180.0
     own_writing_boost: float = 0.0
     self_query_boost: float = 1.0
+    preference_query_weight: float = 1.5
     source_paths: list[str] = field(default_factory=list)
 
     @classmethod
@@ -76,6 +78,7 @@ class Config:
             generator=models.get("generator", DEFAULT_GENERATOR),
             gpu_layers=int(models.get("gpu_layers", -1)),
             local_models=list(models.get("local", [])),
+            embedding_backend=str(data.get("embedding", {}).get("backend", "torch")),
             rrf_k=int(retrieval.get("rrf_k", 10)),
             vector_weight=float(retrieval.get("vector_weight", 1.5)),
             text_weight=float(retrieval.get("text_weight", 1.5)),
@@ -84,6 +87,7 @@ class Config:
             recency_half_life_days=float(retrieval.get("recency_half_life_days", 180.0)),
             own_writing_boost=float(retrieval.get("own_writing_boost", 0.0)),
             self_query_boost=float(retrieval.get("self_query_boost", 1.0)),
+            preference_query_weight=float(retrieval.get("preference_query_weight", 1.5)),
             source_paths=list(data.get("sources", {}).get("paths", [])),
         )
 
@@ -116,6 +120,12 @@ generator = "{DEFAULT_GENERATOR}"
 # Layers to offload to a GPU when llama.cpp was built with GPU support: -1 = all, 0 = CPU only.
 gpu_layers = -1
 
+[embedding]
+# How the embedding model (all-MiniLM-L6-v2) runs: "torch" (float32), or "onnx-int8" (ONNX
+# Runtime with int8 weights: about 1.6x faster indexing on a CPU, same stored codes, made once
+# from the installed model into cache/). Switching re-embeds nothing.
+backend = "torch"
+
 [retrieval]
 # Reciprocal rank fusion of the vector list and the full-text (BM25) list:
 # score = vector_weight / (rrf_k + vector_rank) + w / (rrf_k + text_rank), where the text
@@ -135,6 +145,9 @@ recency_boost = 0.0
 recency_half_life_days = 180.0
 own_writing_boost = 0.0
 self_query_boost = 1.0
+# A question about you also runs as "What I like and dislike, my preferences: <question>",
+# and that vector list joins the fusion with this weight (0 turns it off).
+preference_query_weight = 1.5
 
 [sources]
 # Folders and files you index; `assistant index PATH` adds to this list.

@@ -54,9 +54,9 @@ class Assistant:
 
     @cached_property
     def embedder(self):
-        from assistant.embedding.embedder import MiniLMEmbedder
+        from assistant.embedding.embedder import load_embedder
 
-        return MiniLMEmbedder()
+        return load_embedder(self.config.embedding_backend, self.home.cache_dir)
 
     @cached_property
     def generator(self):

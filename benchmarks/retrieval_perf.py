@@ -99,6 +99,7 @@ def run_size(n: int, base: np.ndarray, queries: np.ndarray, rng: np.random.Gener
     methods: dict[str, Callable] = {
         "read codes once": lambda q: words.sum(),
         "faiss IndexBinaryFlat": lambda q: flat.search(binary_codes(q[None, :]), wide),
+        "faiss IndexBinaryFlat k=100": lambda q: flat.search(binary_codes(q[None, :]), 100),
         "BinaryIndex": lambda q: index.search(binary_codes(q[None, :])[0], wide),
         "BinaryIndex + int8 rescoring": lambda q: vector_ranking(db, index, scale, q, DEPTH, nothing, shortlist),
     }

@@ -19,7 +19,7 @@ from assistant.core import Assistant
 from assistant.embedding.quantize import binary_codes
 from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
-from assistant.retrieval.search import Filters, Searcher, fuse, rank, text_ranking, vector_ranking
+from assistant.retrieval.search import Filters, Searcher, fuse, preference_probe, rank, text_ranking, vector_ranking
 from benchmarks.retrieval_data import (LOCOMO_CATEGORIES, CachingEmbedder, Conversation, line_of, locomo,
                                        locomo_messages, prefeval, write_jsonl)
 
@@ -65,8 +65,11 @@ class Rankers:
             allowed = set(among.tolist())
             text = [t for t in text_ranking(self.db, question, len(self.chunk_ids), Filters())
                     if t[0] in allowed][:DEPTH]
-        # What `Searcher.search` does with the same two lists (adaptive text weight, boosts).
-        hybrid = [cid for cid, _, _ in rank(self.db, question, vector, text, DEPTH, self.config)]
+        # What `Searcher.search` does with the same lists (adaptive text weight, preference probe, boosts).
+        probe = preference_probe(question) if self.config.preference_query_weight else None
+        preference = [] if probe is None else vector_ranking(
+            self.db, index, scale, self.embedder.encode([probe])[0], DEPTH, Filters(), among=among)
+        hybrid = [cid for cid, _, _ in rank(self.db, question, vector, text, DEPTH, self.config, preference)]
         out["fixed-rrf"] = [cid for cid, _, _ in fuse(vector, text, DEPTH, self.config.rrf_k, 1.5, 1.0)]
         out["rescored"] = [cid for cid, _, _ in vector]
         out["bm25"] = [cid for cid, _ in text]
@@ -145,7 +148,8 @@ def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: 
         pref_path = write_jsonl(folder / "preferences.jsonl", [
             {"conversation": f"preference-{i}", "speaker": "user", "text": p.preference,
              "timestamp": "2024-01-01T00:00:00"} for i, p in enumerate(preferences)])
-        embedder.encode([p.question for p in preferences])
+        probes = [preference_probe(p.question) for p in preferences]
+        embedder.encode([p.question for p in preferences] + [probe for probe in probes if probe])
         config = replace(config, me=Identity(handles=["user"]))
         assistant = build_store(folder, embedder, [filler_path, pref_path], config)
         label_of = chunk_labels(assistant.db, lambda uri: f"{Path(uri.split('#')[0]).stem}:{line_of(uri) - 1}")

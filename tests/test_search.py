@@ -1,5 +1,7 @@
 """Hybrid search over the indexed sample person."""
 
+import json
+
 from assistant.config import Config
 from assistant.core import Assistant
 from assistant.ingest.pipeline import index_paths
@@ -72,3 +74,33 @@ def test_a_question_about_me_prefers_what_i_wrote(sample_home, embedder):
     assert sum(h.author_is_me for h in boosted) > sum(h.author_is_me for h in plain)
     assert boosted[0].author_is_me and boosted[0].stages["boost"]["factor"] == 2.0
     assert "text_weight" in boosted[0].stages["fusion"]
+
+
+def test_a_request_for_advice_recalls_a_preference_stated_in_other_words(assistant, tmp_path):
+    from dataclasses import replace
+
+    chat = tmp_path / "assistant-chats.jsonl"
+    filler = ["Write a Go function that reverses a linked list.", "Explain how TLS certificates are chained.",
+              "Summarise this paragraph about monsoon rainfall in Kerala.", "What is the capital of Mongolia?",
+              "Convert this Terraform block to the v1 ingress resource.", "List ten tests for a Fibonacci function."]
+    stated = "Horror films give me nightmares for weeks, so I stay well away from them."
+    messages = [*filler[:3], stated, *filler[3:]]
+    chat.write_text("\n".join(json.dumps({"conversation": f"c{i}", "speaker": "priya", "text": t,
+                                          "timestamp": "2024-03-01T10:00:00"}) for i, t in enumerate(messages)))
+    index_paths(assistant, [chat])
+    question = "Can you suggest a film for me to watch tonight?"
+    hits = assistant.search(question, k=3)
+    assert hits[0].text == stated and "preference" in hits[0].stages
+    assistant.config = replace(assistant.config, preference_query_weight=0.0)
+    assistant.__dict__.pop("searcher", None)
+    assert all("preference" not in h.stages for h in assistant.search(question, k=3))
+
+
+def test_search_why_says_how_each_hit_ranked(sample_home):
+    from tests.conftest import run_cli
+
+    out = run_cli("search", "what did I tell Sam about the greyhound?", "-k", "2", "--why", home=sample_home)
+    assert out.returncode == 0, out.stderr
+    reasons = [line for line in out.stdout.splitlines() if line.strip().startswith("why:")]
+    assert len(reasons) == 2 and all("meaning #" in r for r in reasons)
+    assert any("as your likes/dislikes #" in r for r in reasons)  # a question about me runs the preference probe

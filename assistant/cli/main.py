@@ -188,8 +188,9 @@ def index(state, paths, as_json):
 @click.option("--kind", type=click.Choice(["doc", "mail", "chat"]), help="Only this kind of text.")
 @click.option("--mine/--others", default=None, help="Only what you wrote, or only what others wrote.")
 @click.option("--json", "as_json", is_flag=True, help="JSON rows: chunk id, uri, score, text, timestamp, stages.")
+@click.option("--why", is_flag=True, help="Say why each hit ranked: its place by meaning, by words, and boosts.")
 @click.pass_obj
-def search(state, query, k, kind, mine, as_json):
+def search(state, query, k, kind, mine, as_json, why):
     """Find what you wrote or were told, by meaning and by words.
 
     Answered by the running daemon when there is one (its model and index are warm),
@@ -217,6 +218,10 @@ def search(state, query, k, kind, mine, as_json):
         click.echo(f"   {hit['uri']}")
         snippet = " ".join(hit["text"].split())
         click.echo(f"   {snippet[:240]}{'…' if len(snippet) > 240 else ''}")
+        if why:
+            from assistant.retrieval.search import explain
+
+            click.secho(f"   why: {explain(hit['stages'])}", dim=True)
 
 
 # -- profile ----------------------------------------------------------------------------------

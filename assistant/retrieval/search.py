@@ -9,8 +9,9 @@
    of the question its best match contains (`text_coverage`): questions that avoid the
    stored words lean on meaning. Every hit keeps each stage's score and rank so callers
    can explain why it ranked.
-6. Boosts: the person's own writing when the question is about them (I, me, my); optional
-   recency and own-writing boosts (off by default).
+6. A question about the person (I, me, my) also runs as a second vector query framed as
+   their likes and dislikes (`preference_probe`), fused as a third list, and their own
+   writing is boosted; optional recency and own-writing boosts (off by default).
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def hamming_size(shortlist: int) -> int:
 def read_int8(db, ids: list[int]) -> dict[int, bytes]:
     """The stored int8 codes of these chunks; only the shortlist is ever read, never the whole table."""
     codes: dict[int, bytes] = {}
+    ids = sorted(ids)  # neighbouring rowids share B-tree pages: 1.8 vs 2.2 ms for 800 of 1M
     for start in range(0, len(ids), BATCH):
         part = ids[start : start + BATCH]
         marks = ",".join("?" * len(part))
@@ -204,13 +206,15 @@ def text_ranking(db, query: str, n: int, filters: Filters) -> list[tuple[int, fl
 
 
 def fuse(vector: list[tuple], text: list[tuple], k: int, rrf_k: int = 60,
-         vector_weight: float = 1.0, text_weight: float = 1.0) -> list[tuple[int, float, dict]]:
+         vector_weight: float = 1.0, text_weight: float = 1.0, preference: list[tuple] = (),
+         preference_weight: float = 0.0) -> list[tuple[int, float, dict]]:
     """Reciprocal rank fusion: score = Σ weight / (rrf_k + rank), ranks from 1."""
     fused: dict[int, float] = {}
     stages: dict[int, dict] = {}
-    for rank, (cid, score, hamming) in enumerate(vector, 1):
-        fused[cid] = fused.get(cid, 0.0) + vector_weight / (rrf_k + rank)
-        stages.setdefault(cid, {})["vector"] = {"rank": rank, "score": round(score, 6), "hamming": hamming}
+    for name, ranking, weight in (("vector", vector, vector_weight), ("preference", preference, preference_weight)):
+        for rank, (cid, score, hamming) in enumerate(ranking, 1):
+            fused[cid] = fused.get(cid, 0.0) + weight / (rrf_k + rank)
+            stages.setdefault(cid, {})[name] = {"rank": rank, "score": round(score, 6), "hamming": hamming}
     for rank, (cid, score) in enumerate(text, 1):
         fused[cid] = fused.get(cid, 0.0) + text_weight / (rrf_k + rank)
         stages.setdefault(cid, {})["text"] = {"rank": rank, "bm25": round(score, 6)}
@@ -277,14 +281,43 @@ def boost(db, fused: list[tuple[int, float, dict]], config: Config, query: str =
     return sorted(boosted, key=lambda item: -item[1])
 
 
-def rank(db, query: str, vector: list[tuple], text: list[tuple], k: int,
-         config: Config) -> list[tuple[int, float, dict]]:
-    """Fuse the vector and text lists for `query` and apply the boosts: (chunk id, score, stages)."""
+def preference_probe(query: str) -> str | None:
+    """For a question about the person, the same question framed as their likes and dislikes.
+
+    Asked for a recommendation ("any games you'd suggest for me?"), the memory that matters
+    is what the person said they like or avoid, which rarely shares the question's words or
+    its request-shaped meaning; a second vector query in that frame finds it.
+    """
+    return f"What I like and dislike, my preferences: {query}" if about_me(query) else None
+
+
+def rank(db, query: str, vector: list[tuple], text: list[tuple], k: int, config: Config,
+         preference: list[tuple] = ()) -> list[tuple[int, float, dict]]:
+    """Fuse the vector, text (and preference-probe) lists for `query` and apply the boosts:
+    (chunk id, score, stages)."""
     weight, coverage = text_list_weight(db, query, text, config)
-    fused = fuse(vector, text, max(k, len(vector), len(text)), config.rrf_k, config.vector_weight, weight)
+    depth = max(k, len(vector), len(text), len(preference))
+    fused = fuse(vector, text, depth, config.rrf_k, config.vector_weight, weight,
+                 preference, config.preference_query_weight)
     fused = boost(db, fused, config, query)[:k]
     fusion = {"text_weight": round(weight, 4), "text_coverage": round(coverage, 4)}
     return [(cid, score, {**stages, "fusion": fusion}) for cid, score, stages in fused]
+
+
+def explain(stages: dict) -> str:
+    """One line on why a hit ranked, from its `stages`: "meaning #2 (0.61) · words #1 · …"."""
+    parts = []
+    if "vector" in stages:
+        parts.append(f"meaning #{stages['vector']['rank']} ({stages['vector']['score']:.2f})")
+    if "preference" in stages:
+        parts.append(f"as your likes/dislikes #{stages['preference']['rank']}")
+    if "text" in stages:
+        weight = stages.get("fusion", {}).get("text_weight")
+        parts.append(f"words #{stages['text']['rank']}" + (f" (weight {weight:.2f})" if weight is not None else ""))
+    factor = stages.get("boost", {}).get("factor", 1.0)
+    if factor != 1.0:
+        parts.append(f"boost ×{factor:.2f}")
+    return " · ".join(parts) or "no stage recorded"
 
 
 def _age_days(created: str | None, now: datetime) -> float | None:
@@ -351,11 +384,15 @@ class Searcher:
         filters = filters or Filters()
         depth = max(k * 5, 50)
         vector: list[tuple] = []
+        preference: list[tuple] = []
+        probe = preference_probe(query) if self.config.preference_query_weight else None
         if self.scale is not None and len(self.index):
-            q = self.embedder.encode([query])[0]
-            vector = vector_ranking(self.db, self.index, self.scale, q, depth, filters)
+            vectors = self.embedder.encode([query] if probe is None else [query, probe])
+            vector = vector_ranking(self.db, self.index, self.scale, vectors[0], depth, filters)
+            if probe is not None:
+                preference = vector_ranking(self.db, self.index, self.scale, vectors[1], depth, filters)
         text = text_ranking(self.db, query, depth, filters)
-        return self._hits(rank(self.db, query, vector, text, k, self.config))
+        return self._hits(rank(self.db, query, vector, text, k, self.config, preference))
 
     def _hits(self, fused: list[tuple[int, float, dict]]) -> list[Hit]:
         if not fused:
