@@ -137,3 +137,27 @@ def test_an_oversized_file_is_refused_before_a_byte_is_hashed(assistant, tmp_pat
     assert reasons["huge.txt"].startswith("too large: 2048 MiB")
     assert hashed == ["ok.txt"]
     assert report.added == 1
+
+
+def test_reconciliation_leaves_an_unchanged_bad_file_unread_until_it_changes(assistant, tmp_path):
+    from assistant.ingest.pipeline import Indexer
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.md").write_text("The lease renewal is due in March.")
+    bad = folder / "bad.txt"
+    bad.write_bytes(b"\x00\x01\x02binary")
+    assert index_paths(assistant, [folder]).failed == 1
+
+    def reconcile():  # as the daemon's frequent pass runs it
+        indexer = Indexer(assistant)
+        indexer.retry_failed = False
+        return indexer.run([folder])
+
+    quiet = reconcile()
+    assert (quiet.failed, quiet.still_failing, quiet.unchanged) == (0, 1, 1)
+    assert "1 more unchanged since they failed" in quiet.summary()
+    assert assistant.db["quarantine"].get(str(bad))["reason"]  # still listed by `assistant sources errors`
+    os.utime(bad, (bad.stat().st_atime, bad.stat().st_mtime + 60))
+    assert reconcile().failed == 1  # changed: read again
+    assert index_paths(assistant, [folder]).failed == 1  # a run you start yourself always retries

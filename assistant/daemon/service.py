@@ -318,6 +318,7 @@ class Daemon:
         started = time.monotonic()
         indexer = Indexer(self.writer, on_progress=self._check_stop)
         indexer.rehash = rehash
+        indexer.retry_failed = rehash  # an unchanged bad file is retried once a day, not every pass
         try:
             report = indexer.run(roots) if roots else indexer.report
         except Stopping:

@@ -42,6 +42,7 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     failed: int = 0
+    still_failing: int = 0  # quarantined files left unread because they have not changed since
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -50,8 +51,9 @@ class IndexReport:
     def summary(self) -> str:
         return (
             f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.removed} removed, {self.failed} failed; {self.chunks} chunks "
-            f"({self.embedded} embedded) in {self.seconds:.1f}s"
+            f"{self.removed} removed, {self.failed} failed"
+            + (f" ({self.still_failing} more unchanged since they failed)" if self.still_failing else "")
+            + f"; {self.chunks} chunks ({self.embedded} embedded) in {self.seconds:.1f}s"
         )
 
     def as_dict(self) -> dict:
@@ -97,6 +99,13 @@ def _stat(path: Path) -> tuple[int, float]:
     return st.st_size, st.st_mtime
 
 
+def _stat_or_none(path: Path) -> tuple[int, float] | None:
+    try:
+        return _stat(path)
+    except OSError:
+        return None
+
+
 def content_hash(item: Item) -> str:
     fields = [item.kind, item.title, item.author, json.dumps(item.recipients), item.created_at,
               str(item.author_is_me), item.text] + ([item.context] if item.context else [])
@@ -118,6 +127,10 @@ class Indexer:
         # True: hash every file even when its size and mtime match (the daemon's periodic full pass
         # catches `cp -p` / `rsync --times` overwrites that keep both).
         self.rehash = False
+        # False: a quarantined file whose size and mtime are those it failed with is not read
+        # again (the daemon's frequent reconciliation: a corrupt 90 MB PDF is not re-parsed
+        # every pass). A run you start yourself, and every rehash pass, retries it.
+        self.retry_failed = True
         self._pending: list[_Pending] = []
         self._pending_chunks = 0
 
@@ -192,9 +205,10 @@ class Indexer:
             try:
                 self._index_unit(unit)
             except SkipFile as exc:
-                self._fail(str(unit.path), getattr(unit.source, "name", "?"), str(exc))
+                self._fail(str(unit.path), getattr(unit.source, "name", "?"), str(exc), _stat_or_none(unit.path))
             except Exception as exc:  # one bad file never stops the rest
-                self._fail(str(unit.path), getattr(unit.source, "name", "?"), f"{type(exc).__name__}: {exc}")
+                self._fail(str(unit.path), getattr(unit.source, "name", "?"), f"{type(exc).__name__}: {exc}",
+                           _stat_or_none(unit.path))
             self.on_progress(unit.path)
             if self._pending_chunks >= BATCH_CHUNKS:
                 self._flush()
@@ -237,6 +251,9 @@ class Indexer:
         known = next(self.db["files"].rows_where("path = ?", [key]), None)
         if known and (known["size"], known["mtime"]) == stat and not unit.path.is_dir() and not self.rehash:
             self.report.unchanged += self._count_docs(key)
+            return
+        if not (self.retry_failed or self.rehash) and self._failed_unchanged(key, stat):
+            self.report.still_failing += 1
             return
         limit = getattr(unit.source, "max_bytes", None)
         if limit is not None and not unit.path.is_dir() and stat[0] > limit:
@@ -293,6 +310,10 @@ class Indexer:
             self.report.removed += len([uri for uri in stored if uri not in seen])
         self._pending.append(_Pending(source, key, file, new_docs, drop_ids, updated))
         self._pending_chunks += sum(len(chunks) for _, _, chunks in new_docs)
+
+    def _failed_unchanged(self, key: str, stat: tuple[int, float]) -> bool:
+        row = self.db.execute("SELECT size, mtime FROM quarantine WHERE uri = ?", [key]).fetchone()
+        return row is not None and (row[0], row[1]) == stat
 
     def _count_docs(self, container: str) -> int:
         return self.db.execute("SELECT count(*) FROM documents WHERE container = ?", [container]).fetchone()[0]
@@ -369,12 +390,12 @@ class Indexer:
     def _problem(self, where: str, reason: str) -> None:
         self.report.problems.append((where, reason))
 
-    def _fail(self, uri: str, source: str, reason: str) -> None:
+    def _fail(self, uri: str, source: str, reason: str, stat: tuple[int, float] | None = None) -> None:
         reason = redact(reason)  # a parser's error message may quote the file's bytes
         self.report.failed += 1
         self._problem(uri, reason)
         with self.db.atomic():
-            quarantine(self.db, uri, source, reason)
+            quarantine(self.db, uri, source, reason, stat)
 
 
 def index_paths(assistant, paths: Iterable[Path], on_progress=None) -> IndexReport:

@@ -53,7 +53,8 @@ def insert_document(db: Database, source: int, container: str, item, content_has
     ).last_pk
 
 
-def quarantine(db: Database, uri: str, source: str, reason: str) -> None:
+def quarantine(db: Database, uri: str, source: str, reason: str, stat: tuple[int, float] | None = None) -> None:
+    """Record why `uri` could not be indexed; `stat` (size, mtime) for a whole file that failed."""
     stamp = now()
     existing = next(db["quarantine"].rows_where("uri = ?", [uri]), None)
     db["quarantine"].upsert(
@@ -63,6 +64,8 @@ def quarantine(db: Database, uri: str, source: str, reason: str) -> None:
             "reason": reason[:500],
             "first_seen": existing["first_seen"] if existing else stamp,
             "last_seen": stamp,
+            "size": stat[0] if stat else None,
+            "mtime": stat[1] if stat else None,
         },
         pk="uri",
     )

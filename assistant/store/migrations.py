@@ -89,3 +89,11 @@ def m003_chunk_context(db: Database) -> None:
     db["chunks"].add_column("context", str, not_null_default="")
     db["chunks"].disable_fts()
     db["chunks"].enable_fts(["text", "context"], create_triggers=True, tokenize="porter unicode61")
+
+
+@migrations()
+def m004_quarantine_file_state(db: Database) -> None:
+    # The size and mtime a whole file failed with, so the daemon's reconciliation does not
+    # read an unchanged bad file again on every pass.
+    db["quarantine"].add_column("size", int)
+    db["quarantine"].add_column("mtime", float)
