@@ -238,6 +238,22 @@ def test_first_sync_stores_all_then_only_new_mail(dovecot, assistant, account):
     assert new == {f"{base}/INBOX;UIDVALIDITY={inbox_v}/;UID=4"}
 
 
+def test_mail_deleted_on_the_server_leaves_the_store(dovecot, assistant, account):
+    _deliver(dovecot, account.user, "INBOX", _inbox(3))
+    first = _sync(assistant, account)["INBOX"]
+    conn = dovecot.client(account.user)
+    conn.select("INBOX")
+    conn.uid("STORE", "2", "+FLAGS", "(\\Deleted)")
+    conn.expunge()
+    conn.logout()
+    second = _sync(assistant, account)["INBOX"]
+    assert (second.removed, second.fetched, second.last_uid) == (1, 0, 3)
+    base = f"imap://{account.user}@127.0.0.1/INBOX;UIDVALIDITY={first.uidvalidity}/;UID="
+    assert set(_imap_docs(assistant)) == {base + "1", base + "3"}
+    assert not assistant.db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH '\"2 stakes\"'").fetchone()[0]
+    assert _sync(assistant, account)["INBOX"].removed == 0
+
+
 def test_changed_uidvalidity_refetches_the_folder_without_duplicates(dovecot, assistant, account):
     _deliver(dovecot, account.user, "INBOX", _inbox(3))
     first = _sync(assistant, account)["INBOX"]

@@ -84,7 +84,8 @@ def sync_imap(ctx, wanted, batch_size, as_json):
         for result in results:
             for folder in result.folders:
                 note = " (UIDVALIDITY changed: fetched again)" if folder.refetched else ""
-                line = folder.error or f"{folder.fetched} new message(s), up to UID {folder.last_uid}{note}"
+                gone = f", {folder.removed} gone from the server" if folder.removed else ""
+                line = folder.error or f"{folder.fetched} new message(s){gone}, up to UID {folder.last_uid}{note}"
                 click.echo(f"{result.account}/{folder.folder}: {line}")
     failed = [r for r in results if r.error]
     for result in failed:

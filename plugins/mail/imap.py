@@ -6,7 +6,8 @@ BODY.PEEK[] (so nothing is marked \\Seen) in batches, and advances the mark only
 batch is committed: a connection dropped mid-fetch resumes on the next run, and a batch
 stored twice is recognised by its URI and content hash, never duplicated. A changed
 UIDVALIDITY means the server renumbered the folder, so its documents are dropped and the
-folder is fetched again. The password comes only from the OS keyring (`imap.NAME`).
+folder is fetched again. Stored messages whose UIDs the server no longer lists (deleted,
+or moved to another folder) are removed. The password comes only from the OS keyring (`imap.NAME`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ DEFAULT_POLL_SECONDS = 300.0
 TIMEOUT_S = 60
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
 _FETCH_UID = re.compile(rb"\bUID (\d+)")
+_URI_UID = re.compile(r"/;UID=(\d+)(?:#|$)")
 
 
 class ImapError(UserError):
@@ -61,6 +63,7 @@ class FolderSync:
     folder: str
     uidvalidity: int = 0
     fetched: int = 0  # messages fetched in this run
+    removed: int = 0  # stored messages gone from the server (deleted or moved away) since the last run
     last_uid: int = 0
     refetched: bool = False  # UIDVALIDITY changed, so the folder was fetched again
     error: str = ""
@@ -265,6 +268,7 @@ class ImapSync:
             self._forget_folder(folder, container, progress.uidvalidity)
             progress.refetched, state = True, None
         progress.last_uid = state["last_uid"] if state else 0
+        progress.removed = self._drop_expunged(container, progress.last_uid)
         uids = self._uids_after(progress.last_uid)
         for start in range(0, len(uids), self.batch_size):
             batch = uids[start : start + self.batch_size]
@@ -287,6 +291,23 @@ class ImapSync:
         with write_transaction(db):
             delete_documents(db, ids)
             self._save_state(folder, uidvalidity, 0)
+
+    def _drop_expunged(self, container: str, last_uid: int) -> int:
+        """Remove stored messages whose UIDs the server no longer has: deleted there, or moved
+        to another folder (where they arrive under a new UID). One UID SEARCH per folder."""
+        if last_uid == 0:
+            return 0
+        status, data = self.conn.uid("SEARCH", "UID", f"1:{last_uid}")
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
+        present = {int(x) for x in b" ".join(d for d in data if d).split()}
+        db = self.assistant.db
+        gone = [row["id"] for row in db.query("SELECT id, uri FROM documents WHERE container = ?", [container])
+                if (found := _URI_UID.search(row["uri"])) and int(found.group(1)) not in present]
+        if gone:
+            with write_transaction(db):
+                delete_documents(db, gone)
+        return len(gone)
 
     def _uids_after(self, last_uid: int) -> list[int]:
         status, data = self.conn.uid("SEARCH", "UID", f"{last_uid + 1}:*")
