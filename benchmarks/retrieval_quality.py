@@ -19,7 +19,7 @@ from assistant.core import Assistant
 from assistant.embedding.quantize import binary_codes
 from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
-from assistant.retrieval.search import Filters, Searcher, fuse, preference_probe, rank, text_ranking, vector_ranking
+from assistant.retrieval.search import Filters, Searcher, fuse, preference_probe, rank, text_ranking
 from benchmarks.retrieval_data import (LOCOMO_CATEGORIES, CachingEmbedder, Conversation, line_of, locomo,
                                        locomo_messages, prefeval, write_jsonl)
 
@@ -52,23 +52,20 @@ class Rankers:
     def rank(self, question: str, among: np.ndarray | None = None) -> dict[str, list[int]]:
         q = self.embedder.encode([question])[0]
         code = binary_codes(q[None, :])[0]
-        index, scale = self.searcher.index, self.searcher.scale
+        index = self.searcher.index
         rows = slice(None) if among is None else np.searchsorted(self.chunk_ids, among)
         ids = self.chunk_ids[rows]
         scores = self.floats[rows] @ q
         out = {"float32": [int(i) for i in ids[np.argsort(-scores, kind="stable")[:DEPTH]]],
                "binary": [int(i) for i in index.search(code, DEPTH, among=among)[0]]}
-        vector = vector_ranking(self.db, index, scale, q, DEPTH, Filters(), among=among)
+        # The lists `Searcher.search` fuses: the query's vectors, its preference probe's, BM25.
+        vector, preference = self.searcher.vector_lists(question, DEPTH, Filters(), among)
         if among is None:
             text = text_ranking(self.db, question, DEPTH, Filters())
         else:
             allowed = set(among.tolist())
             text = [t for t in text_ranking(self.db, question, len(self.chunk_ids), Filters())
                     if t[0] in allowed][:DEPTH]
-        # What `Searcher.search` does with the same lists (adaptive text weight, preference probe, boosts).
-        probe = preference_probe(question) if self.config.preference_query_weight else None
-        preference = [] if probe is None else vector_ranking(
-            self.db, index, scale, self.embedder.encode([probe])[0], DEPTH, Filters(), among=among)
         hybrid = [cid for cid, _, _ in rank(self.db, question, vector, text, DEPTH, self.config, preference)]
         out["fixed-rrf"] = [cid for cid, _, _ in fuse(vector, text, DEPTH, self.config.rrf_k, 1.5, 1.0)]
         out["rescored"] = [cid for cid, _, _ in vector]

@@ -204,11 +204,9 @@ class Indexer:
         for unit in units:
             try:
                 self._index_unit(unit)
-            except SkipFile as exc:
-                self._fail(str(unit.path), getattr(unit.source, "name", "?"), str(exc), _stat_or_none(unit.path))
-            except Exception as exc:  # one bad file never stops the rest
-                self._fail(str(unit.path), getattr(unit.source, "name", "?"), f"{type(exc).__name__}: {exc}",
-                           _stat_or_none(unit.path))
+            except Exception as exc:  # one bad file never stops the rest; a SkipFile's message is its reason
+                reason = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
+                self._fail(str(unit.path), getattr(unit.source, "name", "?"), reason, _stat_or_none(unit.path))
             self.on_progress(unit.path)
             if self._pending_chunks >= BATCH_CHUNKS:
                 self._flush()

@@ -380,17 +380,21 @@ class Searcher:
         self.index.add(new_ids, new_codes)
         return len(new_ids), removed
 
+    def vector_lists(self, query: str, depth: int, filters: Filters,
+                     among: np.ndarray | None = None) -> tuple[list[tuple], list[tuple]]:
+        """(the query's vector ranking, its preference-probe ranking: empty unless the question is
+        about the person), both embedded in one batch."""
+        probe = preference_probe(query) if self.config.preference_query_weight else None
+        if self.scale is None or not len(self.index):
+            return [], []
+        vectors = self.embedder.encode([query] if probe is None else [query, probe])
+        rankings = [vector_ranking(self.db, self.index, self.scale, v, depth, filters, among=among) for v in vectors]
+        return rankings[0], rankings[1] if probe is not None else []
+
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         filters = filters or Filters()
         depth = max(k * 5, 50)
-        vector: list[tuple] = []
-        preference: list[tuple] = []
-        probe = preference_probe(query) if self.config.preference_query_weight else None
-        if self.scale is not None and len(self.index):
-            vectors = self.embedder.encode([query] if probe is None else [query, probe])
-            vector = vector_ranking(self.db, self.index, self.scale, vectors[0], depth, filters)
-            if probe is not None:
-                preference = vector_ranking(self.db, self.index, self.scale, vectors[1], depth, filters)
+        vector, preference = self.vector_lists(query, depth, filters)
         text = text_ranking(self.db, query, depth, filters)
         return self._hits(rank(self.db, query, vector, text, k, self.config, preference))
 

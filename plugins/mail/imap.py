@@ -297,10 +297,7 @@ class ImapSync:
         to another folder (where they arrive under a new UID). One UID SEARCH per folder."""
         if last_uid == 0:
             return 0
-        status, data = self.conn.uid("SEARCH", "UID", f"1:{last_uid}")
-        if status != "OK":
-            raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
-        present = {int(x) for x in b" ".join(d for d in data if d).split()}
+        present = set(self._uid_search(f"1:{last_uid}"))
         db = self.assistant.db
         gone = [row["id"] for row in db.query("SELECT id, uri FROM documents WHERE container = ?", [container])
                 if (found := _URI_UID.search(row["uri"])) and int(found.group(1)) not in present]
@@ -309,12 +306,15 @@ class ImapSync:
                 delete_documents(db, gone)
         return len(gone)
 
-    def _uids_after(self, last_uid: int) -> list[int]:
-        status, data = self.conn.uid("SEARCH", "UID", f"{last_uid + 1}:*")
+    def _uid_search(self, uid_set: str) -> list[int]:
+        status, data = self.conn.uid("SEARCH", "UID", uid_set)
         if status != "OK":
             raise imaplib.IMAP4.error(f"UID SEARCH failed: {data}")
+        return [int(x) for x in b" ".join(d for d in data if d).split()]
+
+    def _uids_after(self, last_uid: int) -> list[int]:
         # "N:*" always matches the highest UID, even one below N, so filter.
-        return sorted(uid for uid in (int(x) for x in b" ".join(d for d in data if d).split()) if uid > last_uid)
+        return sorted(uid for uid in self._uid_search(f"{last_uid + 1}:*") if uid > last_uid)
 
     def _fetch(self, folder: str, uidvalidity: int, uids: list[int]) -> Iterator[Item | Failure]:
         status, data = self.conn.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
