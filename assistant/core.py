@@ -62,7 +62,7 @@ class Assistant:
     def generator(self):
         from assistant.generation.catalog import load_generator
 
-        return load_generator(self.config, self.home)
+        return load_generator(self.config)
 
     @cached_property
     def searcher(self):

