@@ -9,10 +9,17 @@ the request, and the draft is scored against the real email:
 - length: |log(draft words / real words)|, 0 is the same length
 - em-dash rate: a habit of this person's
 
+Only what the model generated is scored: a base model's greeting, which the prompt
+writes in before generation (`DraftResult.prefilled`), is cut off first, so the prompt
+cannot score for the model. Drafts run at the shipped settings (`draft()`'s own
+temperature, 0.7) with several seeds; each figure is the mean over seeds, and ± the
+spread (max − min of the per-seed means).
+
 Every figure is shown for personalized and --no-personalization drafts from the
 same model in the same run, and as their ratio.
 
-    python -m benchmarks.draft_bench [--held-out 10] [--models gemma3-270m,smollm2-135m-instruct]
+    python -m benchmarks.draft_bench [--held-out 10] [--seeds 3]
+        [--models gemma3-270m,smollm2-135m-instruct,qwen2.5-coder-1.5b-instruct]
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pathlib import Path
 
 from assistant.config import Config, Identity, update_config, write_config
 from assistant.core import Assistant
+from assistant.generation.catalog import load_generator
 from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
 from assistant.profile.style import greeting_of, signoff_of
@@ -85,10 +93,29 @@ def score(draft_text: str, real: str) -> dict:
     }
 
 
+def generated_part(result) -> str:
+    """The draft less what the prompt wrote into it."""
+    return result.draft.removeprefix(result.prefilled).strip() if result.prefilled else result.draft
+
+
+METRICS = ("greeting", "signoff", "rouge_l", "length_error", "em_dash")
+
+
+def summarise(model: str, personalize: bool, per_seed: list[list[dict]], seconds: list[float]) -> dict:
+    row = {"model": model, "personalized": personalize, "seconds": statistics.median(seconds),
+           "seeds": len(per_seed)}
+    for key in METRICS:
+        means = [statistics.mean(s[key] for s in scores) for scores in per_seed]
+        row[key] = statistics.mean(means)
+        row[key + "_spread"] = max(means) - min(means)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--held-out", type=int, default=10)
-    parser.add_argument("--models", default="gemma3-270m,smollm2-135m-instruct")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--models", default="gemma3-270m,smollm2-135m-instruct,qwen2.5-coder-1.5b-instruct")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="draft-bench-"))
@@ -105,29 +132,33 @@ def main() -> None:
     for model in args.models.split(","):
         update_config(home, lambda doc: doc["models"].__setitem__("generator", model))
         assistant = Assistant(home, Config.load(home))
-        for personalize in (True, False):
-            scores, seconds = [], []
-            for item in requests:
-                started = time.perf_counter()
-                result = draft(assistant, item["request"], to=item["to"], personalize=personalize, temperature=0.3)
-                seconds.append(time.perf_counter() - started)
-                scores.append(score(result.draft, item["real"]))
-            row = {"model": model, "personalized": personalize, "seconds": statistics.median(seconds)}
-            for key in scores[0]:
-                row[key] = statistics.mean(s[key] for s in scores)
-            rows.append(row)
+        runs = {True: ([], []), False: ([], [])}
+        for seed in range(args.seeds):
+            assistant.__dict__["generator"] = load_generator(assistant.config, seed=seed)
+            for personalize in (True, False):
+                scores, seconds = [], runs[personalize][1]
+                for item in requests:
+                    started = time.perf_counter()
+                    result = draft(assistant, item["request"], to=item["to"], personalize=personalize)
+                    seconds.append(time.perf_counter() - started)
+                    scores.append(score(generated_part(result), item["real"]))
+                runs[personalize][0].append(scores)
+        rows += [summarise(model, personalize, *runs[personalize]) for personalize in (True, False)]
 
-    header = f"{'model':<24}{'mode':<10}{'greeting':>9}{'sign-off':>9}{'ROUGE-L':>9}{'len err':>9}{'em-dash':>9}{'s/draft':>9}"
-    print(header)
+    print(f"| model | mode | greeting matches | sign-off matches | ROUGE-L | length error | uses em-dash | s/draft |")
+    print("|---|---|---|---|---|---|---|---|")
     for row in rows:
-        mode = "personal" if row["personalized"] else "baseline"
-        print(f"{row['model']:<24}{mode:<10}{row['greeting']:>9.2f}{row['signoff']:>9.2f}{row['rouge_l']:>9.3f}"
-              f"{row['length_error']:>9.2f}{row['em_dash']:>9.2f}{row['seconds']:>9.1f}")
-    print("\nratio personalized ÷ baseline (ROUGE-L):")
+        mode = "personalized" if row["personalized"] else "baseline"
+        cells = [f"{row[k]:.2f} ± {row[k + '_spread']:.2f}" if k != "rouge_l" else
+                 f"{row[k]:.3f} ± {row[k + '_spread']:.3f}" for k in METRICS]
+        print(f"| {row['model']} | {mode} | " + " | ".join(cells) + f" | {row['seconds']:.1f} |")
+    print(f"\n{args.held_out} held-out emails × {args.seeds} seeds at the shipped temperature; "
+          "± is the spread (max − min) of the per-seed means.")
+    print("ratio personalized ÷ baseline (ROUGE-L):")
     for model in args.models.split(","):
         mine = [r for r in rows if r["model"] == model]
         personal, base = mine[0]["rouge_l"], mine[1]["rouge_l"]
-        print(f"  {model:<24}{personal / base if base else float('inf'):.2f}")
+        print(f"  {model:<30}{personal / base if base else float('inf'):.2f}")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "draft.json").write_text(json.dumps(rows, indent=2))
     shutil.rmtree(work)

@@ -110,7 +110,7 @@ def find_model(config: Config, name: str) -> ModelEntry:
     return models[name]
 
 
-def load_generator(config: Config, name: str | None = None):
+def load_generator(config: Config, name: str | None = None, seed: int = 0):
     """Open the drafting model; an embedded file that fails to load is checked and re-assembled once."""
     from assistant.generation.llama import LlamaCppGenerator
 
@@ -119,7 +119,7 @@ def load_generator(config: Config, name: str | None = None):
 
     def load():
         return LlamaCppGenerator(entry.name, path, context=entry.context,
-                                 gpu_layers=config.gpu_layers, chat=entry.role == "chat")
+                                 gpu_layers=config.gpu_layers, chat=entry.role == "chat", seed=seed)
     try:
         return load()
     except ValueError as exc:  # llama-cpp-python's "Failed to load model from file"

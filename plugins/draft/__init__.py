@@ -25,6 +25,7 @@ class DraftResult:
     used: list[int]
     model: str
     seconds: float
+    prefilled: str = ""  # the start of `draft` that the prompt wrote, not the model (a base model's greeting)
 
 
 def pick_exemplars(assistant, instruction: str, to: str | None):
@@ -69,8 +70,9 @@ def draft(assistant, instruction: str, to: str | None = None, personalize: bool 
                                             exemplars)
         text = opening + generator.complete(prompt, max_tokens=max_tokens, temperature=temperature,
                                             stop=["###", "\nTo:", "\nSubject:"])
+    opening = "" if generator.has_chat_template else opening
     return DraftResult(text.strip(), [e.chunk_id for e in exemplars], generator.name,
-                       round(time.perf_counter() - started, 2))
+                       round(time.perf_counter() - started, 2), prefilled=opening.strip())
 
 
 class DraftSkill:
