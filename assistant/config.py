@@ -132,8 +132,9 @@ backend = "torch"
 # list's weight w = text_weight · min(1, coverage / text_full_coverage) and coverage is the
 # share of the question's words found in its best full-text match (a chat message is matched
 # with the message before it). A question that shares few words with anything stored
-# leans on meaning; one that names things leans on words too. (Tuned on the LoCoMo and
-# PrefEval development data: `make bench`.)
+# leans on meaning; one that names things leans on words too. (Chosen on the LoCoMo and
+# PrefEval development data; tune on their tune halves only, `python -m benchmarks
+# --suite quality --split tune`, as `make bench` reports on the other halves.)
 rrf_k = 10
 vector_weight = 1.5
 text_weight = 1.5

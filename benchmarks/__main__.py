@@ -1,7 +1,11 @@
 """`python -m benchmarks`: retrieval performance and quality, a pass/fail table against each goal.
 
     python -m benchmarks [--suite perf|quality|all] [--sizes 10000,100000,1000000] [--quick]
+                         [--split report|tune|all]
 
+The quality suite reports on the `report` half of each dataset; the fusion weights
+(`[retrieval]` in the config, and the flags below that override them) are tuned with
+`--split tune`, so the reported figures come from data the weights never saw.
 Writes benchmarks/results/retrieval.json and two plots (latency vs corpus size,
 recall vs k). The daemon and draft benchmarks run as `python -m benchmarks.daemon_bench`
 and `python -m benchmarks.draft_bench`.
@@ -14,8 +18,16 @@ import json
 import time
 from pathlib import Path
 
+from benchmarks.retrieval_data import SPLITS
+
 RESULTS = Path(__file__).parent / "results"
+# Published lexical BM25 over the bare turn or preference text, on the full datasets, in
+# another harness: a reference only. Our own BM25 row (the same stored text, context and
+# split as the hybrid) is the baseline the hybrid is measured against.
 BM25_PUBLISHED = {"prefeval R@5": 0.224, "locomo overall": 0.569, "locomo multi-hop": 0.266}
+# faiss' exact Hamming search with its default heap, and with its counting kernel (`use_heap = False`).
+BASELINES = {"bm25": "our BM25 (same stored text)", "rescored": "vectors alone (rescored)"}
+FAISS_REFERENCES = ("faiss IndexBinaryFlat", "faiss IndexBinaryFlat counting")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -24,6 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="corpus sizes for the perf suite")
     parser.add_argument("--quick", action="store_true",
                         help="small run: sizes 10k,100k, fewer queries, 2 LoCoMo conversations, 4 PrefEval topics")
+    parser.add_argument("--split", choices=SPLITS, default="report",
+                        help="quality suite data: the report half (default), the tune half (for fitting the "
+                             "fusion weights), or all")
     parser.add_argument("--plain-locomo", action="store_true",
                         help="LoCoMo turns as bare text (default: speaker and session date in the text)")
     parser.add_argument("--rrf-k", type=int, default=None)
@@ -64,15 +79,19 @@ def perf_suite(args, embedder, root, table: Table, out: dict) -> None:
     out["scale"] = scale
     for result in scale:
         n, lat = result["size"], result["latency_ms"]
-        faiss_p50 = lat["faiss IndexBinaryFlat"]["p50"]
+        # The reference is the faster of faiss' two IndexBinaryFlat kernels in this run.
+        faiss_name = min(FAISS_REFERENCES, key=lambda name: lat[name]["p50"])
+        faiss_p50 = lat[faiss_name]["p50"]
         for name, value in lat.items():
             table.add("perf", f"{n:,}: {name} p50 / p95 ms", f"{value['p50']:.2f} / {value['p95']:.2f}")
         largest = n == max(sizes)
+        which = "heap" if faiss_name == FAISS_REFERENCES[0] else "counting"
         ratio = lat["BinaryIndex"]["p50"] / faiss_p50
-        table.add("perf", f"{n:,}: BinaryIndex ÷ faiss (p50)", ratio, "≤ 1.0" if largest else "", ratio <= 1.0 if largest else None)
+        table.add("perf", f"{n:,}: BinaryIndex ÷ faster faiss IndexBinaryFlat ({which}) (p50)", ratio,
+                  "≤ 1.0" if largest else "", ratio <= 1.0 if largest else None)
         ratio = lat["BinaryIndex + int8 rescoring"]["p50"] / faiss_p50
-        table.add("perf", f"{n:,}: + int8 rescoring ÷ faiss (p50)", ratio, "≤ 1.5" if largest else "",
-                  ratio <= 1.5 if largest else None)
+        table.add("perf", f"{n:,}: + int8 rescoring ÷ faster faiss IndexBinaryFlat ({which}) (p50)", ratio,
+                  "≤ 1.5" if largest else "", ratio <= 1.5 if largest else None)
         ratio = lat["BinaryIndex + int8 rescoring"]["p50"] / lat["faiss IndexBinaryFlat k=100"]["p50"]
         table.add("perf", f"{n:,}: + int8 rescoring ÷ faiss asked for only 100 (p50)", ratio)
         rec = result["recall@10"]
@@ -104,26 +123,37 @@ def quality_suite(args, embedder, root, table: Table, out: dict) -> None:
         if getattr(args, name) is not None:
             setattr(config, name, getattr(args, name))
     out["config"] = {name: getattr(config, name) for name in tuned}
-    pref = run_prefeval(root, embedder, config, topics=4 if args.quick else None)
+    scope = "all data" if args.split == "all" else f"{args.split} half"
+    pref = run_prefeval(root, embedder, config, topics=4 if args.quick else None, split=args.split)
     out["prefeval"] = pref
     for mode in MODES:
         goal = mode == "hybrid"
-        table.add("prefeval", f"{mode}: R@1 / R@5 / MRR ({pref[mode]['questions']} q)",
+        table.add("prefeval", f"{mode}: R@1 / R@5 / MRR ({scope}: {pref[mode]['topics']} topics, "
+                  f"{pref[mode]['questions']} q)",
                   f"{pref[mode]['R@1']:.3f} / {pref[mode]['R@5']:.3f} / {pref[mode]['MRR']:.3f}",
                   "R@5 ≥ 0.9, MRR ≥ 0.75" if goal else "",
                   (pref[mode]["R@5"] >= 0.9 and pref[mode]["MRR"] >= 0.75) if goal else None)
-    loc = run_locomo(root, embedder, config, with_context=not args.plain_locomo, limit=2 if args.quick else None)
+    for base in ("bm25", "rescored"):
+        table.add("prefeval", f"hybrid ÷ {BASELINES[base]}: R@5 / MRR ({scope})",
+                  f"{pref['hybrid']['R@5'] / pref[base]['R@5']:.3f} / {pref['hybrid']['MRR'] / pref[base]['MRR']:.3f}")
+    loc = run_locomo(root, embedder, config, with_context=not args.plain_locomo, limit=2 if args.quick else None,
+                     split=args.split)
     out["locomo"] = loc
     for mode in MODES:
         goal = mode == "hybrid"
         cats = ", ".join(f"{c} {loc[mode][c]:.3f}" for c in ("single-hop", "temporal", "open-domain") if c in loc[mode])
-        table.add("locomo", f"{mode}: evidence recall@10 overall ({loc[mode]['questions']} q; {cats})",
+        table.add("locomo", f"{mode}: evidence recall@10 overall ({scope}: {loc[mode]['conversations']} "
+                  f"conversations, {loc[mode]['questions']} q; {cats})",
                   loc[mode]["overall"], "≥ 0.8" if goal else "", loc[mode]["overall"] >= 0.8 if goal else None)
         table.add("locomo", f"{mode}: evidence recall@10 multi-hop", loc[mode]["multi-hop"],
                   "≥ 0.6" if goal else "", loc[mode]["multi-hop"] >= 0.6 if goal else None)
-    table.add("reference", "published lexical BM25: PrefEval R@5 / LoCoMo overall / multi-hop",
+    for base in ("bm25", "rescored"):
+        table.add("locomo", f"hybrid ÷ {BASELINES[base]}: overall / multi-hop ({scope})",
+                  f"{loc['hybrid']['overall'] / loc[base]['overall']:.3f} / "
+                  f"{loc['hybrid']['multi-hop'] / loc[base]['multi-hop']:.3f}")
+    table.add("reference", "published lexical BM25 over bare text, full datasets, another harness (not our "
+              "baseline): PrefEval R@5 / LoCoMo overall / multi-hop",
               " / ".join(str(v) for v in BM25_PUBLISHED.values()))
-
 
 def plot(out: dict) -> list[Path]:
     import matplotlib

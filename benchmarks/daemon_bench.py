@@ -7,7 +7,9 @@
   and after the idle model release;
 - `assistant search` wall time with the daemon running ÷ without it (goal ≤ 0.1);
 - reader processes searching while the daemon writes: errors (goal 0);
-- SIGKILL at random points during indexing (`--crash-iterations`): integrity after each.
+- SIGKILL at random points during indexing (`--crash-iterations`): how many rounds left a
+  store that fails the integrity and whole-document check, and whether one restart
+  finishes the rest (exit code, store matching the disk).
 
 Prints a table and writes JSON to benchmarks/results/daemon.json.
 """
@@ -27,7 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.daemon_support import READER, DaemonProcess, crash_rounds, make_home, note_text, wait_for_match
+from tests.daemon_support import (READER, DaemonProcess, assert_store_consistent, crash_rounds, make_home, note_text,
+                                  wait_for_match)
 
 RESULTS = Path(__file__).parent / "results" / "daemon.json"
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -119,6 +122,19 @@ def readers_while_writing(daemon: DaemonProcess, src: Path, seconds: float) -> d
     return {"seconds": seconds, "files_written": n, "reader_queries": queries, "reader_errors": errors}
 
 
+def restart_completes(home, src: Path) -> dict:
+    """After the kills: does one `daemon run --oneshot` exit 0 and leave the store matching the disk, whole?"""
+    code = DaemonProcess(home).start(oneshot=True).wait()
+    try:
+        wait_for_match(home, src, timeout=1)
+        assert_store_consistent(home)
+        problem = ""
+    except AssertionError as exc:
+        problem = str(exc)
+    return {"restart_exit_code": code, "completed_after_restart": code == 0 and not problem,
+            "restart_problem": problem}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000, help="notes in the watched tree")
@@ -184,11 +200,10 @@ def main(argv: list[str] | None = None) -> dict:
             for n in range(300):
                 (crash_src / f"f{n:03}.md").write_text(note_text(n))
             crash_home = make_home(base / "crash-home", [crash_src])
-            hits = crash_rounds(crash_home, crash_src, 300, args.crash_iterations, rng)
-            assert DaemonProcess(crash_home).start(oneshot=True).wait() == 0
-            wait_for_match(crash_home, crash_src, timeout=1)
+            hits, failures = crash_rounds(crash_home, crash_src, 300, args.crash_iterations, rng)
             results["crash"] = {"iterations": args.crash_iterations, "killed_mid_run": hits,
-                                "integrity_failures": 0, "completed_after_restart": True}
+                                "integrity_failures": len(failures), "failures": failures,
+                                **restart_completes(crash_home, crash_src)}
     finally:
         shutil.rmtree(base, ignore_errors=True)
     _print_table(results)
@@ -219,8 +234,11 @@ def _print_table(results: dict) -> None:
     ]
     if "crash" in results:
         crash = results["crash"]
+        restart = ("store matches the disk" if crash["completed_after_restart"]
+                   else f"INCOMPLETE: {crash['restart_problem']}")
         rows.append(("SIGKILL rounds", f"{crash['iterations']} ({crash['killed_mid_run']} mid-run), "
-                                       "integrity ok after each, restart completed"))
+                                       f"{crash['integrity_failures']} failed the store check; restart exit "
+                                       f"{crash['restart_exit_code']}, {restart}"))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

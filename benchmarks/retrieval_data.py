@@ -2,12 +2,19 @@
 
 Only the development parts of `../shared/datasets` are read: `locomo/` and PrefEval's
 `explicit_preference/` and `filtered_inter_turns.json`.
+
+Each dataset is split in two halves by a fixed seed: `tune` (where the fusion weights
+in `[retrieval]` may be fitted) and `report` (where the quality tables are measured).
+LoCoMo splits by conversation and PrefEval by topic file, so no conversation's turns or
+topic's preferences are seen by both halves. PrefEval's filler chats are the distractors
+of every question and belong to neither half.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +26,8 @@ import numpy as np
 DATASETS_ENV = "ASSISTANT_DATASETS"
 # LoCoMo's QA categories (checked against the data: 1 has the most multi-turn evidence).
 LOCOMO_CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}
+SPLITS = ("report", "tune", "all")
+SPLIT_SEED = 14
 
 
 def datasets_dir() -> Path | None:
@@ -48,6 +57,20 @@ class CachingEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([self.cache[t] for t in texts])
+
+
+def split_half(paths: Sequence[Path], split: str) -> list[Path]:
+    """The files of one half, in name order: a fixed shuffle (seed `SPLIT_SEED`) of all of them by
+    name, whose first half is `tune` and the rest `report`; `all` is every file."""
+    if split not in SPLITS:
+        raise ValueError(f"split {split!r}: use one of {', '.join(SPLITS)}")
+    ordered = sorted(paths, key=lambda p: p.name)
+    if split == "all":
+        return ordered
+    shuffled = ordered[:]
+    random.Random(SPLIT_SEED).shuffle(shuffled)
+    half = set(shuffled[: len(shuffled) // 2] if split == "tune" else shuffled[len(shuffled) // 2 :])
+    return [p for p in ordered if p in half]
 
 
 def write_jsonl(path: Path, messages: list[dict]) -> Path:
@@ -84,9 +107,9 @@ def _session_date(value: str) -> str:
     return datetime.strptime(value.strip(), "%I:%M %p on %d %B, %Y").isoformat()
 
 
-def locomo(root: Path, limit: int | None = None) -> list[Conversation]:
+def locomo(root: Path, limit: int | None = None, split: str = "all") -> list[Conversation]:
     conversations = []
-    for path in sorted((root / "locomo").glob("*.json"))[:limit]:
+    for path in split_half(list((root / "locomo").glob("*.json")), split)[:limit]:
         data = json.loads(path.read_text(encoding="utf-8"))
         turns = []
         sessions = sorted((int(m.group(1)) for key in data if (m := re.fullmatch(r"session_(\d+)", key))))
@@ -129,8 +152,8 @@ class Preference:
     question: str
 
 
-def prefeval(root: Path, topics: int | None = None) -> tuple[list[dict], list[Preference]]:
-    """(filler chat messages, explicit preferences with their questions)."""
+def prefeval(root: Path, topics: int | None = None, split: str = "all") -> tuple[list[dict], list[Preference]]:
+    """(filler chat messages, explicit preferences with their questions) of the `split` half's topics."""
     base = root / "prefeval" / "benchmark_dataset"
     fillers = []
     for conversation in json.loads((base / "filtered_inter_turns.json").read_text(encoding="utf-8")):
@@ -138,7 +161,7 @@ def prefeval(root: Path, topics: int | None = None) -> tuple[list[dict], list[Pr
             fillers.append({"conversation": "filler", "speaker": turn["role"], "text": turn["content"],
                             "timestamp": "2024-01-01T00:00:00"})
     preferences = []
-    for path in sorted((base / "explicit_preference").glob("*.json"))[:topics]:
+    for path in split_half(list((base / "explicit_preference").glob("*.json")), split)[:topics]:
         for entry in json.loads(path.read_text(encoding="utf-8")):
             preferences.append(Preference(path.stem, entry["preference"], entry["question"]))
     return fillers, preferences

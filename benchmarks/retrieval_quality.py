@@ -117,16 +117,18 @@ def evaluate_locomo_conversation(conversation: Conversation, embedder: CachingEm
 
 
 def run_locomo(root: Path, embedder: CachingEmbedder, config: Config, with_context: bool = True,
-               limit: int | None = None) -> dict:
+               limit: int | None = None, split: str = "all") -> dict:
     result = LocomoResult()
-    for conversation in locomo(root, limit):
+    conversations = locomo(root, limit, split)
+    for conversation in conversations:
         with tempfile.TemporaryDirectory() as folder:
             evaluate_locomo_conversation(conversation, embedder, Path(folder), config, with_context, result)
-    return result.summary()
+    return {mode: {**figures, "conversations": len(conversations)} for mode, figures in result.summary().items()}
 
 
-def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: int | None = None) -> dict:
-    """Each question must find its own preference among the 632 filler messages.
+def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: int | None = None,
+                 split: str = "all") -> dict:
+    """Each question of the `split` half's topics must find its own preference among the 632 filler messages.
 
     The fillers are the person's own assistant chats (as a ChatGPT export holds them): the
     `user` side is the person, so the store's identity owns the handle `user`, and the
@@ -138,7 +140,7 @@ def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: 
     every stage (Hamming scan, rescoring, BM25) before fusion, which is the same
     as a store holding just the fillers and that one preference.
     """
-    fillers, preferences = prefeval(root, topics)
+    fillers, preferences = prefeval(root, topics, split)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         filler_path = write_jsonl(folder / "fillers.jsonl", fillers)
@@ -168,5 +170,6 @@ def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: 
         r = np.array(values)
         hit = r > 0
         summary[mode] = {"R@1": float(np.mean(hit & (r <= 1))), "R@5": float(np.mean(hit & (r <= 5))),
-                         "MRR": float(np.mean(np.where(hit, 1.0 / np.maximum(r, 1), 0.0))), "questions": len(r)}
+                         "MRR": float(np.mean(np.where(hit, 1.0 / np.maximum(r, 1), 0.0))), "questions": len(r),
+                         "topics": len({p.topic for p in preferences})}
     return summary

@@ -186,12 +186,14 @@ def note_text(n: int, version: int = 0) -> str:
             f"item {n} on the list: remember to call about it before Friday.\n")
 
 
-def crash_rounds(home: Home, src: Path, files: int, iterations: int, rng: random.Random) -> int:
+def crash_rounds(home: Home, src: Path, files: int, iterations: int,
+                 rng: random.Random) -> tuple[int, list[str]]:
     """Rewrite a fifth of `files` notes, run `daemon run --oneshot`, SIGKILL it at a random point once it
-    has begun to commit, and check the store; `iterations` times. Returns how many kills hit a running daemon."""
+    has begun to commit, and check the store; `iterations` times. Returns how many kills hit a running
+    daemon, and what `assert_store_consistent` found wrong after each round that failed it."""
     connect(home.db_path).close()  # schema in place, so the first commit seen below is indexing
     watcher = sqlite3.connect(str(home.db_path), timeout=30)
-    killed_mid_run = 0
+    killed_mid_run, failures = 0, []
     try:
         for iteration in range(1, iterations + 1):
             for n in rng.sample(range(files), files // 5):
@@ -205,10 +207,13 @@ def crash_rounds(home: Home, src: Path, files: int, iterations: int, rng: random
             if daemon.proc.poll() is None:
                 killed_mid_run += 1
             daemon.kill()
-            assert_store_consistent(home)
+            try:
+                assert_store_consistent(home)
+            except AssertionError as exc:
+                failures.append(f"round {iteration}: {exc}")
     finally:
         watcher.close()
-    return killed_mid_run
+    return killed_mid_run, failures
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
