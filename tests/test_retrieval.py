@@ -139,15 +139,21 @@ def test_own_writing_boost_reorders_and_defaults_change_nothing(sample_assistant
     assert mine and boosted[: len(mine)] == mine and "boost" in boosted[0].stages
 
 
-def test_locomo_conversation_recall_beats_bm25(embedder, tmp_path):
+def test_locomo_fusion_beats_each_of_its_lists(embedder, tmp_path):
+    """On a report-half conversation (never used to tune the weights), the fused ranking finds more
+    evidence than either of its lists alone, so dropping or breaking either list fails this test.
+
+    Not every conversation shows it: on conversation 30 our BM25 alone finds more (0.768 vs the
+    hybrid's 0.685); the quality benchmark reports both over the whole report half."""
     from benchmarks.retrieval_data import CachingEmbedder, datasets_dir, locomo
     from benchmarks.retrieval_quality import LocomoResult, evaluate_locomo_conversation
 
     root = datasets_dir()
     if root is None or not (root / "locomo").is_dir():
         pytest.skip("dataset absent: ../shared/datasets/locomo (or $ASSISTANT_DATASETS)")
+    conversation = locomo(root, split="report")[1]
     result = LocomoResult()
-    evaluate_locomo_conversation(locomo(root, 1)[0], CachingEmbedder(embedder), tmp_path, Config(), True, result)
+    evaluate_locomo_conversation(conversation, CachingEmbedder(embedder), tmp_path, Config(), True, result)
     summary = result.summary()
-    assert summary["hybrid"]["overall"] > 0.569  # the published lexical BM25 figure over all of LoCoMo
-    assert summary["hybrid"]["overall"] >= summary["bm25"]["overall"] - 0.02
+    assert summary["hybrid"]["overall"] >= summary["bm25"]["overall"] + 0.03
+    assert summary["hybrid"]["overall"] >= summary["rescored"]["overall"] + 0.03
