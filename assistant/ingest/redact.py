@@ -86,11 +86,11 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("BEARER_TOKEN", re.compile(rf"(?i)(\bauthorization[ \t]*:[ \t]*(?:bearer|token)[ \t]+){_NOT_REDACTED}(\S+)"), 2),
     ("BASIC_AUTH", re.compile(rf"(?i)(\bauthorization[ \t]*:[ \t]*basic[ \t]+){_NOT_REDACTED}(\S+)"), 2),
     ("BEARER_TOKEN", re.compile(rf"(\bBearer\s+){_NOT_REDACTED}([A-Za-z0-9_\-.~+/]{{16,}}=*)"), 2),
-    *_assignment("PASSWORD", _PASSWORD_KEYS),
-    *_assignment("SECRET", _SECRET_KEYS),
-    *_assignment("API_KEY", _API_KEY_KEYS),
-    *_assignment("TOKEN", _TOKEN_KEYS),
 ]
+_ASSIGNMENTS = [*_assignment("PASSWORD", _PASSWORD_KEYS), *_assignment("SECRET", _SECRET_KEYS),
+                *_assignment("API_KEY", _API_KEY_KEYS), *_assignment("TOKEN", _TOKEN_KEYS)]
+# One scan that says whether any `key = value` pattern can match: most text holds none.
+_ASSIGNMENT_HINT = re.compile(rf"(?i)(?:pass|pwd|secret|key|token)[\w.-]*{_SEPARATOR}")
 # Only a password is taken whatever it looks like; a secret, key or token must look random.
 _ANY_VALUE = {"PASSWORD", "URL_CREDENTIALS", "BEARER_TOKEN", "BASIC_AUTH", "AWS_SECRET_KEY"}
 
@@ -148,7 +148,8 @@ def redact(text: str) -> str:
     """`text` with every recognised secret replaced by `[REDACTED:KIND]`."""
     if not text:
         return text
-    for kind, pattern, group in _PATTERNS:
+    patterns = _PATTERNS + _ASSIGNMENTS if _ASSIGNMENT_HINT.search(text) else _PATTERNS
+    for kind, pattern, group in patterns:
         text = pattern.sub(_replace_value(kind) if group else PLACEHOLDER.format(kind), text)
     text = _CARD.sub(_checked("CREDIT_CARD", _card_valid), text)
     return _IBAN.sub(_checked("IBAN", iban_valid), text)
