@@ -68,15 +68,20 @@ def make_private(root: Path) -> list[str]:
     folders_fixed: list[str] = []
     for folder, dirs, files in os.walk(root):
         for path in [Path(folder)] + [Path(folder) / name for name in dirs + files]:
+            name = str(path.relative_to(root)) if path != root else str(root)
             try:
                 mode = os.lstat(path).st_mode
-                if stat.S_ISLNK(mode) or not mode & 0o077:
-                    continue
-                os.chmod(path, stat.S_IMODE(mode) & ~0o077)
             except FileNotFoundError:  # removed meanwhile (a daemon's temp file)
                 continue
-            name = str(path.relative_to(root)) if path != root else str(root)
-            change = f"{name} {stat.S_IMODE(mode):o}→{stat.S_IMODE(mode) & ~0o077:o}"
+            if stat.S_ISLNK(mode) or not mode & 0o077:
+                continue
+            try:
+                os.chmod(path, stat.S_IMODE(mode) & ~0o077)
+                change = f"{name} {stat.S_IMODE(mode):o}→{stat.S_IMODE(mode) & ~0o077:o}"
+            except FileNotFoundError:
+                continue
+            except PermissionError as exc:  # another user's file, or an immutable one
+                change = f"{name} {stat.S_IMODE(mode):o} NOT changed ({exc.strerror}: run `chmod go-rwx` on it)"
             (folders_fixed if stat.S_ISDIR(mode) else files_fixed).append(change)
     return files_fixed + folders_fixed
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,18 @@ def test_loose_modes_are_repaired_at_start_with_a_warning(temp_home):
     again = run_cli("sources", "errors", home=temp_home)
     assert again.returncode == 0 and "Warning" not in again.stderr
 
+
+
+def test_a_file_that_cannot_be_changed_is_named_and_the_command_goes_on(temp_home):
+    write_config(temp_home, PRIYA)
+    stuck = temp_home.logs_dir / "old.log"
+    stuck.write_text("x")
+    stuck.chmod(0o644)
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(stuck)], capture_output=True).returncode:
+        pytest.skip("chattr +i (an immutable file, which not even root may chmod) is not available here")
+    try:
+        result = run_cli("sources", "errors", home=temp_home)
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], check=True)
+    assert result.returncode == 0, result.stderr
+    assert "logs/old.log 644 NOT changed (Operation not permitted: run `chmod go-rwx` on it)" in result.stderr
