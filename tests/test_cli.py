@@ -122,6 +122,15 @@ def test_search_needs_a_positive_k(temp_home, k):
     assert result.stdout == ""
 
 
+def test_a_search_for_fewer_than_one_result_is_refused_below_the_cli_too(temp_home):
+    """What the daemon's socket passes on reaches `Assistant.search` unchecked by click."""
+    from assistant.core import Assistant
+    from assistant.errors import UserError
+
+    with pytest.raises(UserError, match="must be 1 or more, got -1"):
+        Assistant(temp_home).search("hornbeams", k=-1)
+
+
 def test_a_store_that_is_not_a_database_is_one_line(temp_home, tmp_path):
     from assistant.config import write_config
     from tests.conftest import PRIYA
