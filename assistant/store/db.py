@@ -23,12 +23,16 @@ BUSY_TIMEOUT_MS = 30_000
 def connect(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
     """Open the store at `path` in WAL mode with a busy timeout, applying pending migrations.
 
-    A new store is created 0600; SQLite gives its -wal and -shm files the same mode.
+    A new store is made 0600 before anything is written, so SQLite gives its -wal and -shm
+    files the same mode. (chmod, never an open and close of the file: closing any descriptor
+    of a database drops the locks every connection of this process holds on it.)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    created = not path.exists()
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    if created:
+        os.chmod(path, PRIVATE_FILE)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA journal_mode = WAL")
