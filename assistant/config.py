@@ -5,6 +5,8 @@ Read with `tomllib`; changed with `tomlkit` so the comments `assistant init` wro
 
 from __future__ import annotations
 
+import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +14,10 @@ from pathlib import Path
 import tomlkit
 
 from assistant.errors import UserError
-from assistant.home import Home
+from assistant.home import Home, write_private
 
 DEFAULT_GENERATOR = "gemma3-270m"
+EMBEDDING_BACKENDS = ("torch", "onnx-int8")
 
 
 @dataclass
@@ -59,37 +62,112 @@ class Config:
 
     @classmethod
     def load(cls, home: Home) -> "Config":
-        """The config in `home`, or defaults when `assistant init` has not run yet."""
+        """The config in `home`, or defaults when `assistant init` has not run yet.
+
+        Every known key is checked for its type and range here, so a mistake is one error
+        naming the key, not a traceback (or a silent wrong value) later.
+        """
         if not home.config_path.exists():
             return cls()
         try:
             data = tomllib.loads(home.config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"{home.config_path} is not valid TOML ({exc}); fix it or re-run `assistant init --force`") from exc
-        me = data.get("me", {})
-        models = data.get("models", {})
-        retrieval = data.get("retrieval", {})
+        read = _Reader(home.config_path, data)
+        default = cls()
+        number = read.number
         return cls(
             me=Identity(
-                names=list(me.get("names", [])),
-                emails=list(me.get("emails", [])),
-                handles=list(me.get("handles", [])),
+                names=read.strings("me", "names", "Your Name"),
+                emails=read.strings("me", "emails", "you@example.com"),
+                handles=read.strings("me", "handles", "yourhandle"),
             ),
-            generator=models.get("generator", DEFAULT_GENERATOR),
-            gpu_layers=int(models.get("gpu_layers", -1)),
-            local_models=list(models.get("local", [])),
-            embedding_backend=str(data.get("embedding", {}).get("backend", "torch")),
-            rrf_k=int(retrieval.get("rrf_k", 10)),
-            vector_weight=float(retrieval.get("vector_weight", 1.5)),
-            text_weight=float(retrieval.get("text_weight", 1.5)),
-            text_full_coverage=float(retrieval.get("text_full_coverage", 0.75)),
-            recency_boost=float(retrieval.get("recency_boost", 0.0)),
-            recency_half_life_days=float(retrieval.get("recency_half_life_days", 180.0)),
-            own_writing_boost=float(retrieval.get("own_writing_boost", 0.0)),
-            self_query_boost=float(retrieval.get("self_query_boost", 1.0)),
-            preference_query_weight=float(retrieval.get("preference_query_weight", 1.5)),
-            source_paths=list(data.get("sources", {}).get("paths", [])),
+            generator=read.string("models", "generator", default.generator),
+            gpu_layers=read.integer("models", "gpu_layers", default.gpu_layers, minimum=-1),
+            local_models=read.local_models(),
+            embedding_backend=read.choice("embedding", "backend", default.embedding_backend, EMBEDDING_BACKENDS),
+            rrf_k=read.integer("retrieval", "rrf_k", default.rrf_k, minimum=1),
+            vector_weight=number("retrieval", "vector_weight", default.vector_weight),
+            text_weight=number("retrieval", "text_weight", default.text_weight),
+            text_full_coverage=number("retrieval", "text_full_coverage", default.text_full_coverage,
+                                      positive=True, at_most=1.0),
+            recency_boost=number("retrieval", "recency_boost", default.recency_boost),
+            recency_half_life_days=number("retrieval", "recency_half_life_days", default.recency_half_life_days,
+                                          positive=True),
+            own_writing_boost=number("retrieval", "own_writing_boost", default.own_writing_boost),
+            self_query_boost=number("retrieval", "self_query_boost", default.self_query_boost),
+            preference_query_weight=number("retrieval", "preference_query_weight", default.preference_query_weight),
+            source_paths=read.strings("sources", "paths", "~/Documents"),
         )
+
+
+class _Reader:
+    """Typed reads of config.toml; a wrong type or range raises one `UserError` naming the key."""
+
+    def __init__(self, path: Path, data: dict) -> None:
+        self.path = path
+        self.data = data
+
+    def fail(self, where: str, should: str, value) -> UserError:
+        return UserError(f"{self.path}: {where} must be {should}, got {json.dumps(value, default=str)}")
+
+    def get(self, section: str, key: str, default):
+        table = self.data.get(section, {})
+        if not isinstance(table, dict):
+            raise UserError(f"{self.path}: {section} must be a section ([{section}]), got {json.dumps(table, default=str)}")
+        return table.get(key, default)
+
+    def strings(self, section: str, key: str, example: str) -> list[str]:
+        value = self.get(section, key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(f"[{section}] {key}", f'a list of strings, e.g. {key} = ["{example}"]', value)
+        return list(value)
+
+    def string(self, section: str, key: str, default: str) -> str:
+        value = self.get(section, key, default)
+        if not isinstance(value, str) or not value:
+            raise self.fail(f"[{section}] {key}", "a non-empty string", value)
+        return value
+
+    def choice(self, section: str, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.get(section, key, default)
+        if value not in choices:
+            raise self.fail(f"[{section}] {key}", "one of " + ", ".join(f'"{c}"' for c in choices), value)
+        return value
+
+    def integer(self, section: str, key: str, default: int, minimum: int) -> int:
+        value = self.get(section, key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            should = "a positive integer" if minimum == 1 else f"an integer, {minimum} or more"
+            raise self.fail(f"[{section}] {key}", should, value)
+        return value
+
+    def number(self, section: str, key: str, default: float, positive: bool = False,
+               at_most: float | None = None) -> float:
+        value = self.get(section, key, default)
+        ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+        ok = ok and (value > 0 if positive else value >= 0) and (at_most is None or value <= at_most)
+        if not ok:
+            should = "a number " + ("above 0" if positive else "0 or more") + (f" and at most {at_most:g}" if at_most else "")
+            raise self.fail(f"[{section}] {key}", should, value)
+        return float(value)
+
+    def local_models(self) -> list[dict]:
+        """`[[models.local]]` entries (written by `assistant models add`): a name, a path, a role, a context."""
+        value = self.get("models", "local", [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail("[models] local", "a list of [[models.local]] tables", value)
+        for n, entry in enumerate(value, 1):
+            where = f"[[models.local]] entry {n}"
+            for key in ("name", "path"):
+                if not isinstance(entry.get(key), str) or not entry[key]:
+                    raise self.fail(f"{where} {key}", "a non-empty string", entry.get(key))
+            if entry.get("role", "chat") not in ("chat", "completion"):
+                raise self.fail(f"{where} role", '"chat" or "completion"', entry["role"])
+            context = entry.get("context", 4096)
+            if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+                raise self.fail(f"{where} context", "a positive integer", context)
+        return list(value)
 
 
 def _toml_list(values: list[str]) -> str:
@@ -158,7 +236,7 @@ paths = []
 
 def write_config(home: Home, identity: Identity) -> Path:
     home.ensure()
-    home.config_path.write_text(render_config(identity), encoding="utf-8")
+    write_private(home.config_path, render_config(identity))
     return home.config_path
 
 
@@ -168,7 +246,7 @@ def update_config(home: Home, edit) -> None:
         write_config(home, Identity())
     document = tomlkit.parse(home.config_path.read_text(encoding="utf-8"))
     edit(document)
-    home.config_path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    write_private(home.config_path, tomlkit.dumps(document))
 
 
 def remember_source_path(home: Home, path: Path) -> None:

@@ -74,5 +74,7 @@ class Assistant:
     def search(self, query: str, k: int = 10, **filters):
         from assistant.retrieval.search import Filters
 
+        if k < 1:  # the CLI checks too; this guards the daemon's socket and other callers
+            raise UserError(f"k, the number of results, must be 1 or more, got {k}")
         self.searcher.refresh()
         return self.searcher.search(query, k=k, filters=Filters(**filters))

@@ -328,11 +328,20 @@ def test_cli_stores_the_password_in_the_keyring_and_syncs(dovecot, assistant, tm
     assert again.returncode == 1 and "assistant secrets set imap.work" in again.stderr
 
 
-def test_no_keyring_backend_is_a_one_line_error_naming_the_fix(monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
-    result = run_cli("secrets", "set", "imap.work", input="x\n")
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "keyrings.alt" in result.stderr
+def test_cli_sync_exits_1_when_a_folder_will_not_open(dovecot, assistant, tmp_path, monkeypatch):
+    user = dovecot.add_user()
+    _deliver(dovecot, user, "INBOX", _inbox(2))
+    with assistant.home.config_path.open("a") as handle:
+        handle.write(f'\n[[imap]]\nname = "work"\nhost = "127.0.0.1"\nport = {dovecot.port}\nssl = false\n'
+                     f'user = "{user}"\nfolders = ["Missing", "INBOX"]\n')
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert run_cli("secrets", "set", "imap.work", input=PASSWORD + "\n").returncode == 0
+    synced = run_cli("sources", "sync", "imap")
+    assert synced.returncode == 1
+    assert "work/INBOX: 2 new message(s)" in synced.stdout  # the other folder was still synced
+    assert synced.stderr.startswith("Error: work/Missing: cannot open folder 'Missing'")
+    assert synced.stderr.count("\n") == 1
 
 
 def test_the_daemon_polls_imap_and_new_mail_becomes_searchable(dovecot, tmp_path, monkeypatch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -42,6 +44,13 @@ class AssistantGroup(click.Group):
         except UserError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
+        except sqlite3.DatabaseError as exc:  # met mid-command: a page damaged after the store opened
+            if isinstance(exc, sqlite3.OperationalError):
+                raise
+            from assistant.store.db import damaged_store
+
+            click.echo(f"Error: {damaged_store(ctx.obj.home.db_path, exc)}", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=AssistantGroup)
@@ -61,6 +70,9 @@ def cli(ctx, home):
 
     Everything runs on this machine; nothing is sent anywhere.
     """
+    from assistant.home import PRIVATE_UMASK
+
+    os.umask(PRIVATE_UMASK)  # all it writes (store, logs, caches, lock files) is for this user alone
     ctx.obj = State(home)
 
 
@@ -152,6 +164,9 @@ def index(state, paths, as_json):
     from assistant.config import remember_source_path
     from assistant.ingest.pipeline import Indexer
 
+    missing = [str(path) for path in paths if not path.expanduser().exists()]
+    if missing:
+        raise UserError(f"{', '.join(missing)}: no such file or folder; check the path")
     assistant = state.assistant()
     paths = list(paths) or [Path(p) for p in assistant.config.source_paths]
     if not paths:
@@ -184,7 +199,7 @@ def index(state, paths, as_json):
 
 @cli.command()
 @click.argument("query")
-@click.option("-k", "k", default=5, show_default=True, help="How many results.")
+@click.option("-k", "k", default=5, show_default=True, type=click.IntRange(min=1), help="How many results.")
 @click.option("--kind", type=click.Choice(["doc", "mail", "chat"]), help="Only this kind of text.")
 @click.option("--mine/--others", default=None, help="Only what you wrote, or only what others wrote.")
 @click.option("--json", "as_json", is_flag=True, help="JSON rows: chunk id, uri, score, text, timestamp, stages.")

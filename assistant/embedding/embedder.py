@@ -12,10 +12,10 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from assistant.config import EMBEDDING_BACKENDS as BACKENDS
 from assistant.errors import UserError
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
-BACKENDS = ("torch", "onnx-int8")
 
 
 def model_path() -> Path:

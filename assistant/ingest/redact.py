@@ -14,14 +14,47 @@ import re
 from typing import Callable
 
 PLACEHOLDER = "[REDACTED:{}]"
-_NOT_REDACTED = r"(?!\[REDACTED:)"
-_VALUE = r"[^\s\"',;<>]+"
-_TOKEN_VALUE = r"[A-Za-z0-9_\-./+=~]{8,}"
+_NOT_REDACTED = r"(?![\"']?\[REDACTED:)"
+_VALUE = r"[^\s\"'`,;<>&]+"
+
+# Key names that say their value is a secret. A key is an identifier (letters, digits, `_`, `.`,
+# `-`) ending in the keyword, so `DB_PASSWORD`, `spring.datasource.password`, `_authToken`,
+# `X-API-Key` count; SECRET may also carry a suffix (`SECRET_KEY_BASE`). A key never starts
+# inside another identifier, and `tokenizer`, `max_tokens`, `secretary` are not keys.
+_KEY_START = r"(?<![\w.-])[\w.-]*?"
+_PASSWORD_KEYS = r"pass(?:word|wd|phrase|code)|pwd|(?<=[_.-])pass"
+_SECRET_KEYS = r"secrets?(?:_?key|_?value)?(?:[_.-][A-Za-z0-9]+)*"
+_API_KEY_KEYS = r"(?:api|access|auth|private|signing|encryption|master)[ _.-]?key"
+_TOKEN_KEYS = r"token"
+# The end of a key: a closing quote and bracket (JSON, `$config['key']`), then `=`, `:`, `:=` or `=>`.
+_SEPARATOR = r"[\"']?\]?[ \t]*(?::=|=>|[:=])[ \t]*"
+_QUOTED = r"\"(?:[^\"\\\n]|\\.)+\"|'[^'\n]+'"
 
 
-def _assignment(keys: str, value: str = _VALUE) -> re.Pattern[str]:
-    """`key: value`, `key=value`, `"key": "value"`: the key and separator stay, the value goes."""
-    return re.compile(rf"(?i)(\b(?:{keys})\b[\"']?\s*[:=]\s*[\"']?){_NOT_REDACTED}({value})")
+def _assignment(kind: str, keys: str) -> list[tuple[str, re.Pattern[str], int]]:
+    """`key = value` in every form: `.env`, `export`, YAML, JSON, INI, code and prose.
+
+    A quoted value goes whole, spaces and all. An unquoted password on a line of its own
+    (YAML, INI: `password: correct horse battery staple`) runs to the end of the line;
+    elsewhere an unquoted value ends at the first space or delimiter.
+    """
+    key = rf"{_KEY_START}(?:{keys})"
+    rest_of_line = r"[^\s\"'][^\n]*?(?=[ \t]*$)" if kind == "PASSWORD" else r"[^\s\"']\S*"
+    line = re.compile(rf"(?im)^([ \t]*(?:export[ \t]+)?[\"']?{key}{_SEPARATOR}){_NOT_REDACTED}({_QUOTED}|{rest_of_line})")
+    inline = re.compile(rf"(?i)({key}{_SEPARATOR}){_NOT_REDACTED}({_QUOTED}|{_VALUE})")
+    return [(kind, line, 2), (kind, inline, 2)]
+
+
+def looks_random(value: str) -> bool:
+    """A value that is a credential rather than a word: at least 8 characters mixing two of
+    lower case, upper case, digits and symbols (`-_.` aside), or 20 and more characters.
+    `token: deprecated` and `tokenizer: bert-base-uncased` stay; `Zq8Xw3Lp6Vm1Kt4R` goes."""
+    value = value.strip("\"'")
+    if len(value) < 8 or " " in value:
+        return False
+    classes = (any(c.islower() for c in value) + any(c.isupper() for c in value)
+               + any(c.isdigit() for c in value) + any(not c.isalnum() and c not in "-_." for c in value))
+    return classes >= 2 or len(value) >= 20
 
 
 # (kind, pattern, group to replace: 0 = whole match, 2 = the value after a kept prefix)
@@ -31,8 +64,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     # A key block cut off before its END line (a pasted fragment, a truncated file).
     ("PRIVATE_KEY", re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
                                r"(?:\r?\n(?:[A-Za-z0-9+/=]{16,}|[A-Za-z-]+: [^\n]*|=[A-Za-z0-9+/]{4}|))*"), 0),
-    ("AWS_SECRET_KEY", _assignment(r"aws_secret_access_key|aws_secret_key|secret_access_key",
-                                   r"[A-Za-z0-9/+=]{40}"), 2),
+    ("AWS_SECRET_KEY", re.compile(rf"(?i)(\b(?:aws_secret_access_key|aws_secret_key|secret_access_key)\b"
+                                  rf"{_SEPARATOR}[\"']?){_NOT_REDACTED}([A-Za-z0-9/+=]{{40}})"), 2),
     ("AWS_ACCESS_KEY", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b"), 0),
     ("GITHUB_TOKEN", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"), 0),
     ("GITHUB_TOKEN", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{22,}\b"), 0),
@@ -50,13 +83,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
     ("HUGGINGFACE_TOKEN", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b"), 0),
     ("JWT", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), 0),
     ("URL_CREDENTIALS", re.compile(r"(\b[a-z][a-z0-9+.-]*://)(?!\[REDACTED:)([^\s/:@]+:[^\s/@]+)(?=@)"), 2),
-    ("BEARER_TOKEN", re.compile(rf"(?i)(\bauthorization\s*:\s*bearer\s+){_NOT_REDACTED}(\S+)"), 2),
+    ("BEARER_TOKEN", re.compile(rf"(?i)(\bauthorization[ \t]*:[ \t]*(?:bearer|token)[ \t]+){_NOT_REDACTED}(\S+)"), 2),
+    ("BASIC_AUTH", re.compile(rf"(?i)(\bauthorization[ \t]*:[ \t]*basic[ \t]+){_NOT_REDACTED}(\S+)"), 2),
     ("BEARER_TOKEN", re.compile(rf"(\bBearer\s+){_NOT_REDACTED}([A-Za-z0-9_\-.~+/]{{16,}}=*)"), 2),
-    ("PASSWORD", _assignment(r"password|passwd|pwd|passcode|passphrase"), 2),
-    ("SECRET", _assignment(r"secret|client_secret|secret_key", _TOKEN_VALUE), 2),
-    ("API_KEY", _assignment(r"api[_-]?key|apikey|access[_-]?key", _TOKEN_VALUE), 2),
-    ("TOKEN", _assignment(r"token|access_token|auth_token|refresh_token|api_token", _TOKEN_VALUE), 2),
 ]
+_ASSIGNMENTS = [*_assignment("PASSWORD", _PASSWORD_KEYS), *_assignment("SECRET", _SECRET_KEYS),
+                *_assignment("API_KEY", _API_KEY_KEYS), *_assignment("TOKEN", _TOKEN_KEYS)]
+# One scan that says whether any `key = value` pattern can match: most text holds none.
+_ASSIGNMENT_HINT = re.compile(rf"(?i)(?:pass|pwd|secret|key|token)[\w.-]*{_SEPARATOR}")
+# Only a password is taken whatever it looks like; a secret, key or token must look random.
+_ANY_VALUE = {"PASSWORD", "URL_CREDENTIALS", "BEARER_TOKEN", "BASIC_AUTH", "AWS_SECRET_KEY"}
 
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
@@ -94,16 +130,27 @@ def _card_valid(text: str) -> bool:
     return 13 <= len(digits) <= 19 and luhn_valid(digits)
 
 
+def _replace_value(kind: str) -> Callable[[re.Match[str]], str]:
+    """Keep the prefix (key, separator) and the quotes around a quoted value; replace the value."""
+    placeholder = PLACEHOLDER.format(kind)
+
+    def replace(match: re.Match[str]) -> str:
+        value = match.group(2)
+        if kind not in _ANY_VALUE and not looks_random(value):
+            return match.group(0)
+        quote = value[0] if len(value) > 1 and value[0] in "\"'" and value[-1] == value[0] else ""
+        return match.group(1) + quote + placeholder + quote
+
+    return replace
+
+
 def redact(text: str) -> str:
     """`text` with every recognised secret replaced by `[REDACTED:KIND]`."""
     if not text:
         return text
-    for kind, pattern, group in _PATTERNS:
-        placeholder = PLACEHOLDER.format(kind)
-        if group:
-            text = pattern.sub(lambda m, p=placeholder: m.group(1) + p, text)
-        else:
-            text = pattern.sub(placeholder, text)
+    patterns = _PATTERNS + _ASSIGNMENTS if _ASSIGNMENT_HINT.search(text) else _PATTERNS
+    for kind, pattern, group in patterns:
+        text = pattern.sub(_replace_value(kind) if group else PLACEHOLDER.format(kind), text)
     text = _CARD.sub(_checked("CREDIT_CARD", _card_valid), text)
     return _IBAN.sub(_checked("IBAN", iban_valid), text)
 

@@ -87,10 +87,11 @@ def sync_imap(ctx, wanted, batch_size, as_json):
                 gone = f", {folder.removed} gone from the server" if folder.removed else ""
                 line = folder.error or f"{folder.fetched} new message(s){gone}, up to UID {folder.last_uid}{note}"
                 click.echo(f"{result.account}/{folder.folder}: {line}")
-    failed = [r for r in results if r.error]
-    for result in failed:
-        click.echo(f"Error: {result.error}", err=True)
-    if failed:
+    errors = [result.error for result in results if result.error]
+    errors += [f"{r.account}/{folder.folder}: {folder.error}" for r in results for folder in r.folders if folder.error]
+    for error in errors:
+        click.echo(f"Error: {error}", err=True)
+    if errors:
         ctx.exit(1)
 
 
