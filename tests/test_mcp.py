@@ -183,6 +183,38 @@ def test_stdout_carries_only_protocol_messages_while_the_model_loads(sample_home
     assert len(answers[1]["result"]["structuredContent"]["results"]) == 2
 
 
+def _server_libraries() -> str:
+    """The shared libraries mapped by this test's `assistant mcp` child process."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"mcp" in command:
+            return (stat.parent / "maps").read_text()
+    raise AssertionError("no `assistant mcp` child process found")
+
+
+def test_with_the_daemon_running_searches_are_its_warm_answers(sample_home):
+    from tests.daemon_support import DaemonProcess
+
+    daemon = DaemonProcess(sample_home).start()
+    try:
+        daemon.wait_ready()
+
+        async def calls(client):
+            answer = payload(await client.call_tool("search_memory", {"query": "the lease", "k": 3}))
+            return answer, _server_libraries()
+
+        answer, libraries = session(sample_home, calls)
+        warm = daemon.ask({"op": "search", "query": "the lease", "k": 3})["hits"]
+    finally:
+        daemon.stop()
+    assert [p["evidence"]["chunk_id"] for p in answer["results"]] == [hit["chunk_id"] for hit in warm]
+    assert "libtorch" not in libraries  # the server asked the daemon; it never loaded the embedding model
+
+
 @pytest.mark.slow
 def test_draft_email_returns_a_draft_and_the_emails_it_drew_on(sample_home):
     before = fingerprint(sample_home)
