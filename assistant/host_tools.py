@@ -66,18 +66,19 @@ class HostTools:
     def __init__(self, home: Home) -> None:
         self.home = home
         self._assistant = None
-        self._lock = threading.Lock()  # one store connection and model, shared by the host's calls
+        self._lock = threading.RLock()  # one store connection and model, shared by the host's concurrent calls
 
     @property
     def assistant(self):
         if not self.home.config_path.exists():
             raise UserError(f"no profile at {self.home.root}: run `assistant init --name \"Your Name\" "
                             "--email you@example.com` and `assistant index PATH` first")
-        if self._assistant is None:
-            from assistant.core import Assistant
+        with self._lock:
+            if self._assistant is None:
+                from assistant.core import Assistant
 
-            self._assistant = Assistant(self.home)
-        return self._assistant
+                self._assistant = Assistant(self.home)
+            return self._assistant
 
     def _daemon(self, payload: dict) -> dict | None:
         """The warm daemon's answer, or None when none runs or it fails (then this process answers)."""
@@ -185,7 +186,8 @@ class HostTools:
         lines = [f"You are helping {name}" + (f" ({', '.join(me.emails)})" if me.emails else "") + "."]
         style = self._style()
         if style.emails:
-            lines.append(f"How {name} writes email" + (f" to {recipient}" if recipient else "")
+            towards = self._style_evidence(style.emails, recipient)["recipient"]  # None: no mail to them
+            lines.append(f"How {name} writes email" + (f" to {towards}" if towards else "")
                          + f" (learned from {style.emails} emails they sent):")
             lines += [f"- {note}" for note in style.notes(recipient)]
             lines.append(f"When writing as {name}, follow these habits.")
@@ -200,14 +202,13 @@ class HostTools:
         instruction = _text(instruction, "instruction")
         to = _text(to, "to", limit=200, required=False)
         assistant = self.assistant
-        if "draft" not in assistant.skills:
-            raise UserError("the draft skill is not loaded (check ASSISTANT_PLUGINS and `assistant plugins list`)")
+        skill = assistant.skill("draft")  # a one-line error when the draft plugin is not loaded
         answer = self._daemon({"op": "draft", "instruction": instruction, "to": to})
         if answer is not None:
             result = answer["draft"]
         else:
             with self._lock, stdout_to_stderr():
-                result = assistant.skill("draft").run(assistant, instruction=instruction, to=to)
+                result = skill.run(assistant, instruction=instruction, to=to)
             result = asdict(result) if is_dataclass(result) else result
         return {"draft": result["draft"], "model": result["model"], "seconds": result["seconds"],
                 "evidence": self._chunks(result["used"]),

@@ -89,10 +89,19 @@ class AssistantMCP(MCPServer):
         @self.resource(PERSONA_URI, name="persona", mime_type="text/plain",
                        description="Who the person is and how they write: put it first in a prompt.")
         def persona() -> str:
-            try:
-                return tools.persona()
-            except UserError as exc:
-                raise ResourceError(str(exc)) from None
+            return _resource(tools.persona)
+
+        @self.resource(PERSONA_URI + "/{recipient}", name="persona-to", mime_type="text/plain",
+                       description="The persona with the person's style towards one recipient (name or address).")
+        def persona_to(recipient: str) -> str:
+            return _resource(tools.persona, recipient)
+
+
+def _resource(read, *args) -> str:
+    try:
+        return read(*args)
+    except UserError as exc:
+        raise ResourceError(str(exc)) from None
 
 
 def serve(home: Home) -> None:

@@ -60,14 +60,18 @@ def chunk(home: Home, chunk_id: int) -> dict:
 
 def test_tools_are_the_read_only_set_and_the_persona_is_a_resource(sample_home):
     async def calls(client):
-        return (await client.list_tools()).tools, await client.read_resource("assistant://persona")
+        return ((await client.list_tools()).tools, await client.read_resource("assistant://persona"),
+                await client.read_resource("assistant://persona/Sam"),
+                await client.read_resource("assistant://persona/Nobody%20Known"))
 
-    tools, persona = session(sample_home, calls)
+    tools, persona, to_sam, to_stranger = session(sample_home, calls)
     assert {tool.name for tool in tools} == READ_ONLY_TOOLS  # no write tool (profile_add, send) is exposed
     assert all(tool.annotations.read_only_hint and not tool.annotations.destructive_hint for tool in tools)
     text = persona.contents[0].text
     assert text.startswith("You are helping Priya Nandakumar (priya@fernhill.example).")
     assert "Onwards," in text and "learned from 40 emails" in text
+    assert "How Priya Nandakumar writes email to Sam (learned from 40 emails" in to_sam.contents[0].text
+    assert "How Priya Nandakumar writes email (learned" in to_stranger.contents[0].text  # no mail to them: no claim
 
 
 def test_each_tool_answers_with_evidence_and_the_profile_is_unchanged(sample_home):
