@@ -216,7 +216,8 @@ def test_with_the_daemon_running_searches_are_its_warm_answers(sample_home):
     finally:
         daemon.stop()
     assert [p["evidence"]["chunk_id"] for p in answer["results"]] == [hit["chunk_id"] for hit in warm]
-    assert "libtorch" not in libraries  # the server asked the daemon; it never loaded the embedding model
+    loaded_torch = "libtorch" in libraries
+    assert not loaded_torch  # the server asked the daemon; it never loaded the embedding model
 
 
 @pytest.mark.slow
