@@ -13,7 +13,7 @@ def mcp(state):
     \b
     A host starts it itself; register this command line in its config:
       {"mcpServers": {"persona-assistant": {"command": "assistant", "args": ["mcp"]}}}
-    Tools: search_memory, profile_facts, style_notes, draft_email; resource: assistant://persona.
+    Tools: search_memory, profile_facts, style_notes, draft_email; resource: assistant://persona[/RECIPIENT].
     Nothing a host sends changes your profile or sends mail.
     """
     from assistant.mcp_server import serve
