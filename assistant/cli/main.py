@@ -401,6 +401,8 @@ def _register_plugin_commands() -> None:
 
 
 from assistant.cli.daemon import daemon  # noqa: E402  (the group lives in its own module)
+from assistant.cli.mcp import mcp  # noqa: E402
 
 cli.add_command(daemon)
+cli.add_command(mcp)
 _register_plugin_commands()
