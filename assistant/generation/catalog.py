@@ -33,6 +33,8 @@ class ModelEntry:
     def installed(self) -> bool:
         if self.origin == "added":
             return Path(self.path).is_file()
+        if self.package.startswith("assistant."):  # our own module assembles it from part packages
+            return importlib.import_module(self.package).installed()
         return importlib.util.find_spec(self.package) is not None
 
     def resolve(self, home: Home) -> Path:
@@ -87,6 +89,9 @@ def load_generator(config: Config, home: Home, name: str | None = None):
     from assistant.generation.llama import LlamaCppGenerator
 
     entry = find_model(config, name or config.generator)
+    if entry.role == "embedding":
+        raise UserError(f"{entry.name!r} is an embedding model and cannot draft; "
+                        "choose a chat or completion model with `assistant models use NAME`")
     return LlamaCppGenerator(entry.name, entry.resolve(home), context=entry.context,
                              gpu_layers=config.gpu_layers, chat=entry.role == "chat")
 
@@ -104,8 +109,9 @@ def model_name_for(path: Path) -> str:
 
 
 def add_model(home: Home, config: Config, path: Path, name: str | None = None, role: str = "chat",
-              context: int = 4096) -> ModelEntry:
-    """Register a GGUF the person owns, after checking it is a GGUF that llama.cpp can open."""
+              context: int = 4096, prefixes: tuple[str, str] = ("", "")) -> ModelEntry:
+    """Register a GGUF the person owns, after checking it is a GGUF that llama.cpp can open
+    (and, for role `embedding`, that it pools tokens into one vector per text)."""
     path = path.expanduser().absolute()
     if not path.is_file():
         raise UserError(f"{path} does not exist; give the path of a .gguf file")
@@ -113,12 +119,15 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         if handle.read(4) != b"GGUF":
             raise UserError(f"{path} is not a GGUF file (it does not start with 'GGUF'); "
                             "convert it with llama.cpp's convert_hf_to_gguf.py first")
-    from llama_cpp import Llama
+    from assistant.embedding.gguf import check_embedding_model, embedding_metadata
 
-    try:
-        Llama(model_path=str(path), vocab_only=True, verbose=False)
-    except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for files it cannot load
-        raise UserError(f"llama.cpp cannot load {path}: {exc}") from exc
+    extra: dict = {}
+    if role == "embedding":
+        meta = check_embedding_model(path)
+        extra = {"dims": int(meta[f"{meta['general.architecture']}.embedding_length"]),
+                 "query_prefix": prefixes[0], "document_prefix": prefixes[1]}
+    else:
+        embedding_metadata(path)
     name = name or model_name_for(path)
     if name in {m.name for m in embedded_models()}:
         raise UserError(f"{name!r} is an embedded model's name; pass --name to choose another")
@@ -133,19 +142,24 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         for i in reversed(range(len(local))):
             if local[i]["name"] == name:
                 del local[i]
-        local.append({"name": name, "path": str(path), "sha256": entry.sha256, "role": role, "context": context})
+        local.append({"name": name, "path": str(path), "sha256": entry.sha256, "role": role, "context": context,
+                      **extra})
 
     update_config(home, edit)
     return entry
 
 
 def use_model(home: Home, config: Config, name: str) -> ModelEntry:
+    """Draft with model `name`, or for an embedding model, embed with it (`[embedding] backend`)."""
     entry = find_model(config, name)
 
     def edit(document) -> None:
         import tomlkit
 
-        document.setdefault("models", tomlkit.table())["generator"] = name
+        if entry.role == "embedding":
+            document.setdefault("embedding", tomlkit.table())["backend"] = name
+        else:
+            document.setdefault("models", tomlkit.table())["generator"] = name
 
     update_config(home, edit)
     return entry
