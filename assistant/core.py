@@ -92,13 +92,19 @@ class Assistant:
 
         return Searcher(self.db, self.embedder, self.config)
 
-    def search(self, query: str, k: int = 10, **filters):
+    def follow_store(self) -> None:
+        """Drop the loaded embedder and index when the store's codes are now another model's: a
+        re-embed finished since they were loaded (in this process, the daemon or another command)."""
         from assistant.ingest.reembed import serving_model
-        from assistant.retrieval.search import Filters
 
-        if serving_model(self.db) not in (None, self.searcher.embedder.name):
-            # A re-embed finished (in this process or another) since the index was loaded.
+        loaded = self.__dict__.get("embedder")
+        if loaded is not None and serving_model(self.db) not in (None, loaded.name):
             for name in ("searcher", "embedder", "target_embedder"):
                 self.__dict__.pop(name, None)
+
+    def search(self, query: str, k: int = 10, **filters):
+        from assistant.retrieval.search import Filters
+
+        self.follow_store()
         self.searcher.refresh()
         return self.searcher.search(query, k=k, filters=Filters(**filters))

@@ -269,3 +269,23 @@ def test_switching_to_nomic_reembeds_survives_a_kill_and_then_searches_with_it(t
     rows = cli_json("search", "who will repair our heating?", "-k", "1", home=temp_home)
     assert rows[0]["text"].startswith("The boiler engineer")
     assert _codes(temp_home)["vectors"] == (chunks + 1, {"nomic-embed-text-v1.5/256"})
+
+
+def test_a_file_removed_during_a_switch_takes_its_waiting_codes_with_it(assistant, tmp_path):
+    from assistant.ingest.pipeline import index_paths
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    gone = _chat(folder / "gone.jsonl", MESSAGES[:3])
+    _chat(folder / "kept.jsonl", [SPECIAL])
+    index_paths(assistant, [folder])
+    # Half a re-embed: codes waiting for every chunk of the file about to go.
+    assistant.db.execute("INSERT INTO vectors_next SELECT chunk_id, 'nomic-embed-text-v1.5/256', binary, int8 "
+                         "FROM vectors WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d "
+                         "ON d.id = c.document_id WHERE d.container = ?)", [str(gone.resolve())])
+    assistant.db.conn.commit()
+    assert assistant.db.execute("SELECT count(*) FROM vectors_next").fetchone()[0] == 3
+    gone.unlink()
+    report = index_paths(assistant, [folder])
+    assert report.removed == 3 and report.failed == 0, report.problems
+    assert assistant.db.execute("SELECT count(*) FROM vectors_next").fetchone()[0] == 0

@@ -320,6 +320,7 @@ class Indexer:
         if not self._pending:
             return
         texts = sorted({text for p in self._pending for _, _, chunks in p.new_docs for text in chunks})
+        self.assistant.follow_store()  # never file codes of one model among another's
         codes = self._codes_for(texts)
         source_ids: dict[str, int] = {}
         for pending in self._pending:
