@@ -23,7 +23,7 @@ NOMIC_DIMS = (768, 512, 256)
 NOMIC_PREFIXES = ("search_query: ", "search_document: ")
 
 
-def embedding_metadata(path: Path) -> dict[str, str]:
+def gguf_metadata(path: Path) -> dict[str, str]:
     """The GGUF's metadata (read with the vocabulary only), or a UserError when llama.cpp cannot open it."""
     from llama_cpp import Llama
 
@@ -37,7 +37,7 @@ def embedding_metadata(path: Path) -> dict[str, str]:
 def check_embedding_model(path: Path) -> dict[str, str]:
     """The GGUF's metadata; a UserError for one with no pooling, which would give one vector
     per token, not per text."""
-    meta = embedding_metadata(path)
+    meta = gguf_metadata(path)
     arch = meta.get("general.architecture", "?")
     if meta.get(f"{arch}.pooling_type", "0") == "0":
         raise UserError(f"{path} is not an embedding model (a {arch} GGUF with no pooling type, so it gives "

@@ -119,7 +119,7 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         if handle.read(4) != b"GGUF":
             raise UserError(f"{path} is not a GGUF file (it does not start with 'GGUF'); "
                             "convert it with llama.cpp's convert_hf_to_gguf.py first")
-    from assistant.embedding.gguf import check_embedding_model, embedding_metadata
+    from assistant.embedding.gguf import check_embedding_model, gguf_metadata
 
     extra: dict = {}
     if role == "embedding":
@@ -127,7 +127,7 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         extra = {"dims": int(meta[f"{meta['general.architecture']}.embedding_length"]),
                  "query_prefix": prefixes[0], "document_prefix": prefixes[1]}
     else:
-        embedding_metadata(path)
+        gguf_metadata(path)
     name = name or model_name_for(path)
     if name in {m.name for m in embedded_models()}:
         raise UserError(f"{name!r} is an embedded model's name; pass --name to choose another")
