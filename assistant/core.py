@@ -54,9 +54,30 @@ class Assistant:
 
     @cached_property
     def embedder(self):
+        """The model the store's codes were made with, which search embeds questions with: the
+        configured one, or while a change of model is being re-embedded, the previous one."""
+        from assistant.embedding.embedder import load_embedder
+        from assistant.ingest.reembed import serving_model
+
+        serving = serving_model(self.db)
+        if serving is None or serving == self.configured_model:
+            return load_embedder(self.config, self.home.cache_dir)
+        return load_embedder(self.config, self.home.cache_dir, model=serving)
+
+    @property
+    def configured_model(self) -> str:
+        from assistant.embedding.embedder import configured_model
+
+        return configured_model(self.config)
+
+    @cached_property
+    def target_embedder(self):
+        """The model `[embedding] backend` names (`reembed` moves the store's codes to it)."""
         from assistant.embedding.embedder import load_embedder
 
-        return load_embedder(self.config.embedding_backend, self.home.cache_dir)
+        if self.embedder.name == self.configured_model:
+            return self.embedder
+        return load_embedder(self.config, self.home.cache_dir)
 
     @cached_property
     def generator(self):
@@ -71,10 +92,21 @@ class Assistant:
 
         return Searcher(self.db, self.embedder, self.config)
 
+    def follow_store(self) -> None:
+        """Drop the loaded embedder and index when the store's codes are now another model's: a
+        re-embed finished since they were loaded (in this process, the daemon or another command)."""
+        from assistant.ingest.reembed import serving_model
+
+        loaded = self.__dict__.get("embedder")
+        if loaded is not None and serving_model(self.db) not in (None, loaded.name):
+            for name in ("searcher", "embedder", "target_embedder"):
+                self.__dict__.pop(name, None)
+
     def search(self, query: str, k: int = 10, **filters):
         from assistant.retrieval.search import Filters
 
         if k < 1:  # the CLI checks too; this guards the daemon's socket and other callers
             raise UserError(f"k, the number of results, must be 1 or more, got {k}")
+        self.follow_store()
         self.searcher.refresh()
         return self.searcher.search(query, k=k, filters=Filters(**filters))

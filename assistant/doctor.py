@@ -26,7 +26,7 @@ def network_endpoints(home: Home) -> list[dict]:
 
 def report(home: Home, config: Config) -> dict:
     from assistant.generation.catalog import find_model
-    from assistant.generation.llama import cpu_flags, gpu_offload_supported, llama_system_info, load_plan
+    from assistant.llamacpp import cpu_flags, gpu_offload_supported, llama_system_info, load_plan
 
     generator = find_model(config, config.generator)
     plan = load_plan()

@@ -2,6 +2,7 @@
 
     python -m benchmarks [--suite perf|quality|all] [--sizes 10000,100000,1000000] [--quick]
                          [--split report|tune|all]
+                         [--embedder all-MiniLM-L6-v2|nomic-embed-text-v1.5/768|…/512|…/256]
 
 The quality suite reports on the `report` half of each dataset; the fusion weights
 (`[retrieval]` in the config, and the flags below that override them) are tuned with
@@ -39,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--split", choices=SPLITS, default="report",
                         help="quality suite data: the report half (default), the tune half (for fitting the "
                              "fusion weights), or all")
+    parser.add_argument("--embedder", default="all-MiniLM-L6-v2",
+                        help="all-MiniLM-L6-v2, or nomic-embed-text-v1.5/DIMS (768, 512 or 256)")
     parser.add_argument("--plain-locomo", action="store_true",
                         help="LoCoMo turns as bare text (default: speaker and session date in the text)")
     parser.add_argument("--rrf-k", type=int, default=None)
@@ -193,11 +196,10 @@ def plot(out: dict) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from assistant.embedding.embedder import MiniLMEmbedder
-    from benchmarks.retrieval_data import CachingEmbedder, datasets_dir
+    from benchmarks.retrieval_data import benchmark_embedders, datasets_dir
 
     root = datasets_dir()
-    embedder = CachingEmbedder(MiniLMEmbedder())
+    embedder = benchmark_embedders([args.embedder], RESULTS / "cache")[args.embedder]
     table, out = Table(), {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "args": vars(args)}
     if args.suite in ("perf", "all"):
         perf_suite(args, embedder, root, table, out)

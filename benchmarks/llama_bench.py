@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant.generation.llama import EXTRA_BUFFERS_ENV, load_plan
+from assistant.llamacpp import EXTRA_BUFFERS_ENV, load_plan
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -26,7 +26,7 @@ CHILD = """
 import json, sys, time
 from assistant.config import Config
 from assistant.generation.catalog import find_model
-from assistant.generation.llama import open_llama, quiet_native_stderr
+from assistant.llamacpp import open_llama, quiet_native_stderr
 path = find_model(Config(), sys.argv[1]).resolve()
 with quiet_native_stderr():
     llm = open_llama(path, n_ctx=2048, seed=1)

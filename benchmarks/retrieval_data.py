@@ -40,7 +40,8 @@ class CachingEmbedder:
     """Wraps an embedder so every text is encoded once per run, and its float vector kept.
 
     The float vectors are what the float32-exact baseline ranks by; the store keeps
-    only binary and int8 codes.
+    only binary and int8 codes. Questions and passages are cached apart (a model may
+    prefix them differently).
     """
 
     def __init__(self, embedder) -> None:
@@ -48,15 +49,62 @@ class CachingEmbedder:
         self.name = embedder.name
         self.dim = embedder.dim
         self.cache: dict[str, np.ndarray] = {}
+        self.query_cache: dict[str, np.ndarray] = {}
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        return self._cached(texts, self.cache, lambda missing: self.inner.encode(missing, batch_size=batch_size))
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached(texts, self.query_cache, self.inner.encode_queries)
+
+    def _cached(self, texts: Sequence[str], cache: dict, encode) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
         if missing:
-            for text, vector in zip(missing, self.inner.encode(missing, batch_size=batch_size)):
-                self.cache[text] = vector
+            for text, vector in zip(missing, encode(missing)):
+                cache[text] = vector
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self.cache[t] for t in texts])
+        return np.stack([cache[t] for t in texts])
+
+
+class Truncated:
+    """A Matryoshka cut of another (cached) embedder's vectors, as `GgufEmbedder` makes them:
+    one run of the model serves every width."""
+
+    def __init__(self, full: CachingEmbedder, dims: int) -> None:
+        from assistant.embedding.gguf import matryoshka
+
+        self.full, self.dim, self._cut = full, dims, matryoshka
+        self.name = f"{full.name.rpartition('/')[0]}/{dims}"
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self._cut(self.full.encode(texts), self.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cut(self.full.encode_queries(texts), self.dim)
+
+
+def benchmark_embedders(names: list[str], cache_dir: Path) -> dict:
+    """Cached embedders by name: all-MiniLM-L6-v2 (torch), or nomic-embed-text-v1.5/DIMS, every
+    width cut from one cached run of the full 768-dimensional model."""
+    from assistant.embedding.embedder import NOMIC, MiniLMEmbedder
+
+    out: dict = {}
+    full = None
+    for name in names:
+        if name == "all-MiniLM-L6-v2":
+            out[name] = CachingEmbedder(MiniLMEmbedder())
+            continue
+        model, _, dims = name.partition("/")
+        if model != NOMIC or not dims.isdigit():
+            raise SystemExit(f"unknown embedder {name!r}: use all-MiniLM-L6-v2 or {NOMIC}/768|512|256")
+        if full is None:
+            from assistant.embedding.gguf import NOMIC_PREFIXES, GgufEmbedder
+            from assistant.embedding.nomic_assembly import model_file
+
+            full = CachingEmbedder(GgufEmbedder(NOMIC, model_file(), 768, NOMIC_PREFIXES))
+        out[name] = Truncated(full, int(dims))
+    return out
 
 
 def split_half(paths: Sequence[Path], split: str) -> list[Path]:
@@ -152,19 +200,21 @@ class Preference:
     question: str
 
 
-def prefeval(root: Path, topics: int | None = None, split: str = "all") -> tuple[list[dict], list[Preference]]:
-    """(filler chat messages, explicit preferences with their questions) of the `split` half's topics."""
+def prefeval(root: Path, topics: int | None = None, split: str = "all",
+             fillers: int | None = None) -> tuple[list[dict], list[Preference]]:
+    """(filler chat messages, the first `fillers` of them; explicit preferences with their questions)
+    of the `split` half's topics."""
     base = root / "prefeval" / "benchmark_dataset"
-    fillers = []
+    messages = []
     for conversation in json.loads((base / "filtered_inter_turns.json").read_text(encoding="utf-8")):
         for turn in conversation["conversation"]:
-            fillers.append({"conversation": "filler", "speaker": turn["role"], "text": turn["content"],
-                            "timestamp": "2024-01-01T00:00:00"})
+            messages.append({"conversation": "filler", "speaker": turn["role"], "text": turn["content"],
+                             "timestamp": "2024-01-01T00:00:00"})
     preferences = []
     for path in split_half(list((base / "explicit_preference").glob("*.json")), split)[:topics]:
         for entry in json.loads(path.read_text(encoding="utf-8")):
             preferences.append(Preference(path.stem, entry["preference"], entry["question"]))
-    return fillers, preferences
+    return messages[:fillers], preferences
 
 
 def base_sentences(root: Path | None, limit: int) -> list[str]:

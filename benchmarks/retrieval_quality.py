@@ -50,7 +50,7 @@ class Rankers:
         self.floats = embedder.encode([r[1] for r in rows])
 
     def rank(self, question: str, among: np.ndarray | None = None) -> dict[str, list[int]]:
-        q = self.embedder.encode([question])[0]
+        q = self.embedder.encode_queries([question])[0]
         code = binary_codes(q[None, :])[0]
         index = self.searcher.index
         rows = slice(None) if among is None else np.searchsorted(self.chunk_ids, among)
@@ -104,7 +104,7 @@ def evaluate_locomo_conversation(conversation: Conversation, embedder: CachingEm
                                  config: Config, with_context: bool, result: LocomoResult, k: int = 10) -> None:
     messages = locomo_messages(conversation, with_context)
     path = write_jsonl(folder / f"{conversation.name}.jsonl", messages)
-    embedder.encode([q.text for q in conversation.questions])  # one batch; the Indexer encodes the chunks
+    embedder.encode_queries([q.text for q in conversation.questions])  # one batch; the Indexer encodes the chunks
     assistant = build_store(folder, embedder, [path], config)
     dia = [t["dia_id"] for t in conversation.turns]
     label_of = chunk_labels(assistant.db, lambda uri: dia[line_of(uri) - 1])
@@ -127,7 +127,7 @@ def run_locomo(root: Path, embedder: CachingEmbedder, config: Config, with_conte
 
 
 def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: int | None = None,
-                 split: str = "all") -> dict:
+                 split: str = "all", filler_limit: int | None = None) -> dict:
     """Each question of the `split` half's topics must find its own preference among the 632 filler messages.
 
     The fillers are the person's own assistant chats (as a ChatGPT export holds them): the
@@ -140,7 +140,7 @@ def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: 
     every stage (Hamming scan, rescoring, BM25) before fusion, which is the same
     as a store holding just the fillers and that one preference.
     """
-    fillers, preferences = prefeval(root, topics, split)
+    fillers, preferences = prefeval(root, topics, split, filler_limit)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         filler_path = write_jsonl(folder / "fillers.jsonl", fillers)
@@ -148,7 +148,7 @@ def run_prefeval(root: Path, embedder: CachingEmbedder, config: Config, topics: 
             {"conversation": f"preference-{i}", "speaker": "user", "text": p.preference,
              "timestamp": "2024-01-01T00:00:00"} for i, p in enumerate(preferences)])
         probes = [preference_probe(p.question) for p in preferences]
-        embedder.encode([p.question for p in preferences] + [probe for probe in probes if probe])
+        embedder.encode_queries([p.question for p in preferences] + [probe for probe in probes if probe])
         config = replace(config, me=Identity(handles=["user"]))
         assistant = build_store(folder, embedder, [filler_path, pref_path], config)
         label_of = chunk_labels(assistant.db, lambda uri: f"{Path(uri.split('#')[0]).stem}:{line_of(uri) - 1}")

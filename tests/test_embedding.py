@@ -57,6 +57,6 @@ def test_switching_backend_searches_the_codes_already_stored(sample_home, embedd
 
 
 def test_an_unknown_backend_names_the_choices(tmp_path):
-    with pytest.raises(UserError, match="torch, onnx-int8"):
-        load_embedder("tensorflow", tmp_path)
+    with pytest.raises(UserError, match="torch, onnx-int8, nomic-embed-text-v1.5"):
+        load_embedder(Config(embedding_backend="tensorflow"), tmp_path)
     assert Config().embedding_backend == "torch"

@@ -14,8 +14,8 @@ import pytest
 
 from assistant.config import Config
 from assistant.errors import UserError
-from assistant.generation import llama
-from assistant.generation.assembly import MODEL_CACHE_ENV, sha256_file
+from assistant import llamacpp as llama
+from assistant.model_files import MODEL_CACHE_ENV, sha256_file
 from assistant.generation.catalog import ModelEntry, embedded_models, find_model, load_generator
 from tests.conftest import cli_json
 
@@ -43,7 +43,7 @@ LOAD_VERBOSE = """
 import sys
 from assistant.config import Config
 from assistant.generation.catalog import find_model
-from assistant.generation.llama import open_llama
+from assistant.llamacpp import open_llama
 open_llama(find_model(Config(), "gemma3-270m").resolve(), n_ctx=256, verbose=True)
 """
 

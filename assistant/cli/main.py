@@ -184,6 +184,7 @@ def index(state, paths, as_json):
 
         indexer.on_progress = advance
         report = indexer.run(paths, units)
+        _reembed(assistant, progress)
     for path in paths:
         if Path(path).exists():
             remember_source_path(assistant.home, Path(path).expanduser().resolve())
@@ -193,6 +194,22 @@ def index(state, paths, as_json):
     for where, reason in report.problems:
         click.echo(f"  {where}: {reason}", err=True)
     click.echo(f"Indexed: {report.summary()}")
+
+
+def _reembed(assistant, progress) -> None:
+    """After a change of embedding model: embed every chunk with the new one (resumable)."""
+    from assistant.ingest.reembed import reembed
+
+    task = None
+
+    def start(total: int) -> None:
+        nonlocal task
+        task = progress.add_task(f"re-embedding with {assistant.configured_model}", total=total)
+
+    switch = reembed(assistant, on_start=start, on_progress=lambda n: progress.update(task, advance=n))
+    if switch.embedded:
+        click.echo(f"Re-embedded {switch.embedded} chunks with {switch.new}; search now uses it "
+                   f"instead of {switch.old}.", err=True)
 
 
 # -- search -----------------------------------------------------------------------------------
@@ -286,21 +303,21 @@ def sources_errors(state, as_json):
 
 @cli.group()
 def models():
-    """The models that draft text: list them, add a GGUF you own, choose one."""
+    """The models that draft and embed text: list them, add a GGUF you own, choose one."""
 
 
 @models.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def models_list(state, as_json):
-    """Every model the assistant can use, and which one drafts."""
+    """Every model the assistant can use, and which ones draft and embed (marked *)."""
     from assistant.config import Config
     from assistant.generation.catalog import all_models
 
     config = Config.load(state.home)
     rows = [
         {"name": m.name, "role": m.role, "origin": m.origin, "installed": m.installed(),
-         "default": m.name == config.generator, "file": m.path or m.file, "install": m.install}
+         "default": m.name == (config.embedding_backend if m.role == "embedding" else config.generator), "file": m.path or m.file, "install": m.install}
         for m in all_models(config)
     ]
     if as_json:
@@ -315,34 +332,45 @@ def models_list(state, as_json):
 @models.command("add")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--name", help="Name to use it by (default: from the file name).")
-@click.option("--role", type=click.Choice(["chat", "completion"]), default="chat", show_default=True,
-              help="chat for instruction-tuned models with a chat template; completion for base models.")
+@click.option("--role", type=click.Choice(["chat", "completion", "embedding"]), default="chat", show_default=True,
+              help="chat for instruction-tuned models with a chat template; completion for base models; "
+                   "embedding for a sentence-embedding model that indexes and searches.")
 @click.option("--context", default=4096, show_default=True, help="Context window to open, in tokens.")
-@click.option("--use", "use_it", is_flag=True, help="Also make it the drafting model.")
+@click.option("--query-prefix", default="", help="Embedding models: text put before each question.")
+@click.option("--document-prefix", default="", help="Embedding models: text put before each stored passage.")
+@click.option("--use", "use_it", is_flag=True, help="Also draft (or, for --role embedding, embed) with it.")
 @click.pass_obj
-def models_add(state, path, name, role, context, use_it):
+def models_add(state, path, name, role, context, query_prefix, document_prefix, use_it):
     """Add a GGUF file you own (checked with llama.cpp, its sha256 recorded)."""
     from assistant.config import Config
-    from assistant.generation.catalog import add_model, use_model
+    from assistant.generation.catalog import add_model
 
     home = state.home
-    entry = add_model(home, Config.load(home), path, name=name, role=role, context=context)
+    entry = add_model(home, Config.load(home), path, name=name, role=role, context=context,
+                      prefixes=(query_prefix, document_prefix))
     click.echo(f"Added {entry.name} ({entry.path}, sha256 {entry.sha256[:12]}…)")
     if use_it:
-        use_model(home, Config.load(home), entry.name)
-        click.echo(f"Now drafting with {entry.name}")
+        _use(state, entry.name)
 
 
 @models.command("use")
 @click.argument("name")
 @click.pass_obj
 def models_use(state, name):
-    """Draft with model NAME from `assistant models list`."""
+    """Draft with model NAME from `assistant models list` (an embedding model: index and search with it)."""
+    _use(state, name)
+
+
+def _use(state, name: str) -> None:
     from assistant.config import Config
     from assistant.generation.catalog import use_model
 
     entry = use_model(state.home, Config.load(state.home), name)
-    click.echo(f"Now drafting with {entry.name}")
+    if entry.role != "embedding":
+        click.echo(f"Now drafting with {entry.name}")
+        return
+    click.echo(f"Now embedding with {entry.name}; the next `assistant index` re-embeds what is stored "
+               "(search keeps the old vectors until it has finished)")
 
 
 @cli.command()

@@ -33,6 +33,14 @@ class SharedEmbedder:
             finally:
                 self.last_used = self._clock()
 
+    def encode_queries(self, texts: Sequence[str]):
+        with self._lock:
+            self.loaded = True
+            try:
+                return self._inner.encode_queries(texts)
+            finally:
+                self.last_used = self._clock()
+
     def release_if_idle(self, idle_seconds: float) -> bool:
         """Drop the loaded model when unused for `idle_seconds`; True when it was dropped."""
         with self._lock:

@@ -87,8 +87,6 @@ class Daemon:
         return assistant
 
     def run(self, oneshot: bool = False) -> None:
-        from assistant.embedding.embedder import MiniLMEmbedder
-
         self.acquire()
         try:
             os.nice(int(self.settings.nice))  # indexing yields the CPU to whatever the person is doing
@@ -96,7 +94,8 @@ class Daemon:
             pass
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.request_stop())
-        self.embedder = SharedEmbedder(MiniLMEmbedder)
+        # The model the store's codes were made with (see `Assistant.embedder`), loaded on first use.
+        self.embedder = SharedEmbedder(lambda: Assistant(self.home, Config.load(self.home)).embedder)
         self.writer = self._assistant()
         self.documents = self._count_documents()
         try:

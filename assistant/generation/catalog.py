@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
 import tomllib
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from assistant.config import Config, update_config
 from assistant.errors import UserError
-from assistant.generation.assembly import (concatenate, model_cache_dir, package_dir,
+from assistant.model_files import (concatenate, model_cache_dir, package_dir,
                                            part_files, sha256_file, write_verified)
 from assistant.home import Home
 
@@ -25,6 +26,7 @@ class ModelEntry:
     context: int
     origin: str  # "embedded" or "added"
     package: str = ""
+    assembler: str = ""  # or our module whose assemble(target) makes the file (nomic's split zip)
     parts: int = 0  # the GGUF is `part_file` of packages `package`.format(n=1..parts), concatenated
     part_file: str = ""
     version: str = ""
@@ -40,6 +42,8 @@ class ModelEntry:
     def installed(self) -> bool:
         if self.origin == "added":
             return Path(self.path).is_file()
+        if self.assembler:
+            return importlib.import_module(self.assembler).installed()
         if self.parts:
             return all(importlib.util.find_spec(_module(dist)) for dist in self.part_packages)
         return importlib.util.find_spec(self.package) is not None
@@ -52,7 +56,7 @@ class ModelEntry:
                 raise UserError(f"model {self.name!r} points at {path}, which is gone; "
                                 f"re-add it with `assistant models add FILE.gguf`")
             return path
-        if not self.parts:
+        if not (self.parts or self.assembler):
             if not self.installed():
                 raise UserError(f"model {self.name!r} is not installed; run `{self.install}` (or `make install`)")
             return package_dir(self.package) / self.file
@@ -62,6 +66,8 @@ class ModelEntry:
         return target
 
     def assemble_into(self, target: Path) -> Path:
+        if self.assembler:
+            return importlib.import_module(self.assembler).assemble(target)
         paths = part_files(self.part_packages, _module, lambda n: self.part_file.format(n=n, i=n - 1),
                            self.version, self.install)
         return write_verified(target, self.sha256, concatenate(paths), f"model {self.name!r}",
@@ -69,7 +75,7 @@ class ModelEntry:
 
     def repair(self) -> bool:
         """After a failed load: re-assemble an embedded file whose sha256 does not match. True if it did."""
-        if self.origin == "added" or not self.parts:
+        if self.origin == "added" or not (self.parts or self.assembler):
             return False
         target = model_cache_dir() / self.file
         if target.exists() and sha256_file(target) == self.sha256:
@@ -87,7 +93,8 @@ def embedded_models() -> list[ModelEntry]:
     data = tomllib.loads((files("assistant_models") / "catalog.toml").read_text(encoding="utf-8"))
     return [
         ModelEntry(name=m["name"], file=m["file"], sha256=m["sha256"], role=m["role"], context=m["context"],
-                   origin="embedded", package=m["package"], parts=m.get("parts", 0), part_file=m.get("part_file", ""), version=m.get("version", ""),
+                   origin="embedded", package=m.get("package", ""), assembler=m.get("assembler", ""),
+                   parts=m.get("parts", 0), part_file=m.get("part_file", ""), version=m.get("version", ""),
                    size_mb=m.get("size_mb", 0), license=m.get("license", ""), install=m.get("install", ""))
         for m in data["model"]
     ]
@@ -115,6 +122,9 @@ def load_generator(config: Config, name: str | None = None, seed: int = 0):
     from assistant.generation.llama import LlamaCppGenerator
 
     entry = find_model(config, name or config.generator)
+    if entry.role == "embedding":
+        raise UserError(f"{entry.name!r} is an embedding model and cannot draft; "
+                        "choose a chat or completion model with `assistant models use NAME`")
     path = entry.resolve()
 
     def load():
@@ -135,8 +145,9 @@ def model_name_for(path: Path) -> str:
 
 
 def add_model(home: Home, config: Config, path: Path, name: str | None = None, role: str = "chat",
-              context: int = 4096) -> ModelEntry:
-    """Register a GGUF the person owns, after checking it is a GGUF that llama.cpp can open."""
+              context: int = 4096, prefixes: tuple[str, str] = ("", "")) -> ModelEntry:
+    """Register a GGUF the person owns, after checking it is a GGUF that llama.cpp can open
+    (and, for role `embedding`, that it pools tokens into one vector per text)."""
     path = path.expanduser().absolute()
     if not path.is_file():
         raise UserError(f"{path} does not exist; give the path of a .gguf file")
@@ -144,12 +155,15 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         if handle.read(4) != b"GGUF":
             raise UserError(f"{path} is not a GGUF file (it does not start with 'GGUF'); "
                             "convert it with llama.cpp's convert_hf_to_gguf.py first")
-    from assistant.generation.llama import open_llama
+    from assistant.embedding.gguf import check_embedding_model, gguf_metadata
 
-    try:
-        open_llama(path, vocab_only=True)
-    except Exception as exc:  # llama.cpp raises ValueError/RuntimeError for files it cannot load
-        raise UserError(f"llama.cpp cannot load {path}: {exc}") from exc
+    extra: dict = {}
+    if role == "embedding":
+        meta = check_embedding_model(path)
+        extra = {"dims": int(meta[f"{meta['general.architecture']}.embedding_length"]),
+                 "query_prefix": prefixes[0], "document_prefix": prefixes[1]}
+    else:
+        gguf_metadata(path)
     name = name or model_name_for(path)
     if name in {m.name for m in embedded_models()}:
         raise UserError(f"{name!r} is an embedded model's name; pass --name to choose another")
@@ -164,19 +178,24 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
         for i in reversed(range(len(local))):
             if local[i]["name"] == name:
                 del local[i]
-        local.append({"name": name, "path": str(path), "sha256": entry.sha256, "role": role, "context": context})
+        local.append({"name": name, "path": str(path), "sha256": entry.sha256, "role": role, "context": context,
+                      **extra})
 
     update_config(home, edit)
     return entry
 
 
 def use_model(home: Home, config: Config, name: str) -> ModelEntry:
+    """Draft with model `name`, or for an embedding model, embed with it (`[embedding] backend`)."""
     entry = find_model(config, name)
 
     def edit(document) -> None:
         import tomlkit
 
-        document.setdefault("models", tomlkit.table())["generator"] = name
+        if entry.role == "embedding":
+            document.setdefault("embedding", tomlkit.table())["backend"] = name
+        else:
+            document.setdefault("models", tomlkit.table())["generator"] = name
 
     update_config(home, edit)
     return entry

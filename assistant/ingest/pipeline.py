@@ -320,6 +320,7 @@ class Indexer:
         if not self._pending:
             return
         texts = sorted({text for p in self._pending for _, _, chunks in p.new_docs for text in chunks})
+        self.assistant.follow_store()  # never file codes of one model among another's
         codes = self._codes_for(texts)
         source_ids: dict[str, int] = {}
         for pending in self._pending:
@@ -344,17 +345,8 @@ class Indexer:
                 codes[row["hash"]] = (row["binary"], row["int8"])
         missing = [t for t in texts if text_hash(t) not in codes]
         if missing:
-            vectors = embedder.encode(missing)
-            extra = None
-            if len(missing) < CALIBRATION_MIN and load_ranges(self.db, embedder.name) is None:
-                from assistant.ingest.calibration import calibration_vectors
-
-                extra = calibration_vectors(embedder)
-            ranges = ensure_ranges(self.db, embedder.name, vectors, extra)
-            binary = binary_codes(vectors)
-            int8 = int8_codes(vectors, ranges)
-            for i, text in enumerate(missing):
-                codes[text_hash(text)] = (binary[i].tobytes(), int8[i].tobytes())
+            for text, pair in zip(missing, embed_codes(self.db, embedder, missing)):
+                codes[text_hash(text)] = pair
             self.report.embedded += len(missing)
         return codes
 
@@ -394,6 +386,19 @@ class Indexer:
         self._problem(uri, reason)
         with self.db.atomic():
             quarantine(self.db, uri, source, reason, stat)
+
+
+def embed_codes(db, embedder, texts: list[str]) -> list[tuple[bytes, bytes]]:
+    """(binary, int8) codes of each text, calibrating the model's int8 ranges on first use."""
+    vectors = embedder.encode(texts)
+    extra = None
+    if len(texts) < CALIBRATION_MIN and load_ranges(db, embedder.name) is None:
+        from assistant.ingest.calibration import calibration_vectors
+
+        extra = calibration_vectors(embedder)
+    ranges = ensure_ranges(db, embedder.name, vectors, extra)
+    binary, int8 = binary_codes(vectors), int8_codes(vectors, ranges)
+    return [(binary[i].tobytes(), int8[i].tobytes()) for i in range(len(texts))]
 
 
 def index_paths(assistant, paths: Iterable[Path], on_progress=None) -> IndexReport:

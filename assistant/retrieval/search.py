@@ -387,7 +387,7 @@ class Searcher:
         probe = preference_probe(query) if self.config.preference_query_weight else None
         if self.scale is None or not len(self.index):
             return [], []
-        vectors = self.embedder.encode([query] if probe is None else [query, probe])
+        vectors = self.embedder.encode_queries([query] if probe is None else [query, probe])
         rankings = [vector_ranking(self.db, self.index, self.scale, v, depth, filters, among=among) for v in vectors]
         return rankings[0], rankings[1] if probe is not None else []
 

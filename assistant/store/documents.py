@@ -26,9 +26,10 @@ def delete_documents(db: Database, document_ids: Iterable[int]) -> int:
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         marks = ",".join("?" * len(part))
-        db.execute(
-            f"DELETE FROM vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id IN ({marks}))", part
-        )
+        for table in ("vectors", "vectors_next"):
+            db.execute(
+                f"DELETE FROM {table} WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id IN ({marks}))", part
+            )
         db.execute(f"DELETE FROM chunks WHERE document_id IN ({marks})", part)
         db.execute(f"DELETE FROM documents WHERE id IN ({marks})", part)
     return len(ids)

@@ -97,3 +97,15 @@ def m004_quarantine_file_state(db: Database) -> None:
     # read an unchanged bad file again on every pass.
     db["quarantine"].add_column("size", int)
     db["quarantine"].add_column("mtime", float)
+
+
+@migrations()
+def m005_embedding_models(db: Database) -> None:
+    # A change of embedding model fills this table with the new model's codes while `vectors`
+    # keeps serving the old ones; when every chunk has new codes they replace the old in one
+    # transaction (`assistant.ingest.reembed`). A killed re-embed resumes where it stopped.
+    db["vectors_next"].create(
+        {"chunk_id": int, "model": str, "binary": bytes, "int8": bytes},
+        pk="chunk_id",
+        foreign_keys=[("chunk_id", "chunks", "id")],
+    )
