@@ -5,6 +5,7 @@ Read with `tomllib`; changed with `tomlkit` so the comments `assistant init` wro
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,9 +166,14 @@ def update_config(home: Home, edit) -> None:
     """Apply `edit(document)` to the config, keeping its comments."""
     if not home.config_path.exists():
         write_config(home, Identity())
-    document = tomlkit.parse(home.config_path.read_text(encoding="utf-8"))
+    text = home.config_path.read_text(encoding="utf-8")
+    document = tomlkit.parse(text)
     edit(document)
-    home.config_path.write_text(tomlkit.dumps(document), encoding="utf-8")
+    new = tomlkit.dumps(document)
+    if new != text:  # replaced whole, never half-written: other processes (the daemon) read it meanwhile
+        partial = home.config_path.with_name(f".{home.config_path.name}.{os.getpid()}")
+        partial.write_text(new, encoding="utf-8")
+        os.replace(partial, home.config_path)
 
 
 def remember_source_path(home: Home, path: Path) -> None:

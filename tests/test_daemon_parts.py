@@ -10,7 +10,7 @@ import pytest
 
 from assistant.daemon.client import request
 from assistant.daemon.debounce import Debouncer
-from assistant.daemon.ignore import ignored_name, ignored_path
+from assistant.ingest.ignore import ignored_name, ignored_path
 from assistant.daemon.jobs import Job, JobRunner
 from assistant.daemon.runtime import DaemonFiles
 from assistant.daemon.settings import DaemonSettings
@@ -177,3 +177,25 @@ def test_install_writes_a_systemd_user_unit(temp_home, tmp_path, monkeypatch):
     unit = (tmp_path / "units" / "persona-assistant.service").read_text()
     assert f"-m assistant --home {temp_home.root} daemon run" in unit and "WantedBy=default.target" in unit
     assert "systemctl --user enable --now persona-assistant" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_the_daemon_builds_the_embedder_the_config_names_as_the_cli_does(tmp_path, backend):
+    from assistant.core import Assistant
+    from assistant.daemon.service import Daemon
+    from tests.daemon_support import make_home
+
+    home = make_home(tmp_path / "home", [tmp_path / "src"])
+    home.config_path.write_text(home.config_path.read_text().replace('backend = "torch"', f'backend = "{backend}"'))
+    cli = Assistant(home).embedder
+    daemon = Daemon(home).shared_embedder()
+    assert type(daemon._inner) is type(cli) and daemon.name == cli.name
+
+
+def test_a_daemon_with_an_unknown_embedding_backend_refuses_to_start(tmp_path):
+    from tests.daemon_support import make_home
+
+    home = make_home(tmp_path / "home", [tmp_path / "src"])
+    home.config_path.write_text(home.config_path.read_text().replace('backend = "torch"', 'backend = "tpu"'))
+    result = run_cli("daemon", "run", "--oneshot", home=home)
+    assert result.returncode == 1 and "unknown embedding backend 'tpu'" in result.stderr

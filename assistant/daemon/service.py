@@ -21,7 +21,6 @@ from pathlib import Path
 from assistant.config import Config
 from assistant.core import Assistant
 from assistant.daemon.debounce import Debouncer
-from assistant.daemon.ignore import ignored_name
 from assistant.daemon.jobs import Job, JobRunner
 from assistant.daemon.models import SharedEmbedder
 from assistant.daemon.runtime import DaemonFiles
@@ -86,9 +85,14 @@ class Daemon:
         assistant.__dict__["embedder"] = self.embedder
         return assistant
 
-    def run(self, oneshot: bool = False) -> None:
-        from assistant.embedding.embedder import MiniLMEmbedder
+    def shared_embedder(self) -> SharedEmbedder:
+        """The embedder `[embedding] backend` names, built by the function `Assistant.embedder` uses."""
+        from assistant.embedding.embedder import load_embedder
 
+        config = Config.load(self.home)
+        return SharedEmbedder(lambda: load_embedder(config.embedding_backend, self.home.cache_dir))
+
+    def run(self, oneshot: bool = False) -> None:
         self.acquire()
         try:
             os.nice(int(self.settings.nice))  # indexing yields the CPU to whatever the person is doing
@@ -96,7 +100,7 @@ class Daemon:
             pass
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.request_stop())
-        self.embedder = SharedEmbedder(MiniLMEmbedder)
+        self.embedder = self.shared_embedder()
         self.writer = self._assistant()
         self.documents = self._count_documents()
         try:
@@ -124,7 +128,7 @@ class Daemon:
         hook_assistant = self._assistant()
         self.after_ingest = Debouncer(self.settings.after_ingest, lambda: self._run_after_ingest(hook_assistant),
                                       name="after-ingest").start()
-        self.watcher = TreeWatcher(self.events.put)
+        self.watcher = TreeWatcher(self.events.put, self._discovery().indexable)
         self.watcher.sync(self._roots())
         self.watcher.start()
         server = serve(str(self.files.socket), self.answers, self.status)
@@ -206,40 +210,49 @@ class Daemon:
             except queue.Empty:
                 return
 
+    def _discovery(self):
+        from assistant.ingest.discover import Discovery
+
+        return Discovery(self.writer.sources)
+
     def _process(self, ready: list[str]) -> None:
-        """Index settled paths: gone ones lose their documents, folders are walked, files indexed in batches."""
+        """Index settled paths in batches: a path inside a folder read whole (a Maildir) re-reads that
+        folder, gone paths lose their documents, folders are walked (`Indexer.discover`, as `assistant index` does)."""
         from assistant.ingest.pipeline import Indexer
 
-        gone = [p for p in ready if not os.path.lexists(p)]
-        present: list[str] = []
-        for path in ready:
-            if path in gone:
-                continue
-            if os.path.isdir(path):
-                present.extend(p for p in _files_under(path) if p not in self.tracker)
-            else:
-                present.append(path)
+        roots = self.watcher.roots if self.watcher is not None else self._roots()
+        settled = set(ready)
         try:
+            indexer = Indexer(self.writer)
+            gone = [p for p in ready if not os.path.lexists(p)
+                    and not any(indexer.discovery.owner(Path(p), root) for root in roots)]
+            units = indexer.discover([Path(p) for p in ready if p not in gone], roots=roots)
+            # a file still settling inside a folder that has settled waits for its own turn
+            units = sorted((u for u in units if str(u.path) in settled or str(u.path) not in self.tracker),
+                           key=lambda unit: str(unit.path))
+            for where, reason in indexer.report.problems:
+                log.warning("%s: %s", where, reason)
             if gone:
                 report = Indexer(self.writer).forget([Path(p) for p in gone])
                 log.info("forgot %d path(s): %s", len(gone), report.summary())
                 self._after_batch(report)
             size = int(self.settings.batch)
-            for start in range(0, len(present), size):
+            for start in range(0, len(units), size):
                 if self.stop.is_set():
                     return
-                self._index(sorted(set(present[start : start + size])))
+                self._index(units[start : start + size])
         except Stopping:
             return
         except Exception as exc:  # a failed batch is logged and retried by the next reconciliation
             self._error(f"indexing failed: {type(exc).__name__}: {exc}")
 
-    def _index(self, paths: list[str]) -> None:
+    def _index(self, units: list) -> None:
         from assistant.ingest.pipeline import Indexer
 
+        paths = [str(unit.path) for unit in units]
         self.state = f"indexing {len(paths)} file(s)"
         before = self._stored_hashes(paths)
-        report = Indexer(self.writer, on_progress=self._check_stop).run([Path(p) for p in paths])
+        report = Indexer(self.writer, on_progress=self._check_stop).run([unit.path for unit in units], units=units)
         after = self._stored_hashes(paths)
         for path in paths:
             if after.get(path) is not None and after.get(path) != before.get(path):
@@ -376,15 +389,6 @@ class Daemon:
             self.files.write_status(self.status())
         except OSError as exc:
             log.warning("could not write %s: %s", self.files.status, exc)
-
-
-def _files_under(folder: str) -> list[str]:
-    """Every file under `folder` that the watcher would not ignore (hidden and temp names skipped)."""
-    found: list[str] = []
-    for parent, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if not ignored_name(d)]
-        found.extend(os.path.join(parent, name) for name in names if not ignored_name(name))
-    return found
 
 
 def _merge(total, report):

@@ -32,7 +32,9 @@ def connect(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
     if migrate:
         from assistant.store.migrations import migrations
 
-        migrations.apply(db)
+        if migrations.pending(db):
+            with write_transaction(db):  # two processes opening a new store: one migrates, the other waits
+                migrations.apply(db)
     return db
 
 

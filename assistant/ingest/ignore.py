@@ -1,6 +1,7 @@
-"""Which changed paths the daemon never indexes: editors' temp, swap, lock and backup files.
+"""Which names are never indexed: hidden files and folders, editors' temp, swap, lock and backup files.
 
-Pure: it looks only at names, so it costs nothing per filesystem event.
+One rule for `assistant index` and the daemon (its watcher and its walks). Pure: it looks
+only at names, so it costs nothing per filesystem event.
 """
 
 from __future__ import annotations
