@@ -14,7 +14,7 @@ from pathlib import Path
 
 from assistant.config import Identity, remember_source_path, write_config
 from assistant.daemon.client import request
-from assistant.ingest.ignore import ignored_path
+from assistant.ingest.ignore import ignored_name
 from assistant.daemon.runtime import DaemonFiles
 from assistant.home import Home
 from assistant.store import connect
@@ -147,7 +147,8 @@ def disk_state(root: Path) -> dict[str, str]:
     root = root.resolve()
     found = {}
     for path in root.rglob("*"):
-        if path.is_file() and path.suffix in INDEXED_SUFFIXES and not ignored_path(path, root):
+        if path.is_file() and path.suffix in INDEXED_SUFFIXES and not any(
+                ignored_name(part) for part in path.relative_to(root).parts):
             found[str(path)] = sha256(path)
     return found
 

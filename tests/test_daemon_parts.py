@@ -10,7 +10,7 @@ import pytest
 
 from assistant.daemon.client import request
 from assistant.daemon.debounce import Debouncer
-from assistant.ingest.ignore import ignored_name, ignored_path
+from assistant.ingest.ignore import ignored_name
 from assistant.daemon.jobs import Job, JobRunner
 from assistant.daemon.runtime import DaemonFiles
 from assistant.daemon.settings import DaemonSettings
@@ -40,11 +40,23 @@ def test_real_files_are_not_ignored(name):
     assert not ignored_name(name)
 
 
-def test_hidden_folders_below_the_root_are_ignored_but_not_above_it():
-    root = Path("/home/p/.config/notes")
-    assert not ignored_path(root / "todo.md", root)
-    assert ignored_path(root / ".git" / "HEAD", root)
-    assert ignored_path(Path("/elsewhere/todo.md"), root)
+def test_hidden_folders_below_the_root_are_ignored_but_not_above_it_nor_inside_a_maildir(tmp_path, assistant):
+    from assistant.ingest.discover import Discovery
+
+    root = tmp_path / ".config" / "notes"
+    maildir = root / "Mail"
+    for part in ("cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"):
+        (maildir / part).mkdir(parents=True)
+    discovery = Discovery(assistant.sources)
+    assert discovery.indexable(root / "todo.md", root)
+    assert not discovery.indexable(root / ".git" / "HEAD", root)
+    assert not discovery.indexable(root / "drafts" / ".plan.md.swp", root)
+    # a Maildir is read whole: its Maildir++ folders (hidden names) hold mail, and a file inside
+    # one belongs to the Maildir, not to a source of its own
+    assert discovery.indexable(maildir / ".Sent" / "new" / "1773500001.M9P2.laptop", root)
+    assert discovery.owner(maildir / ".Sent" / "new" / "1773500001.M9P2.laptop", root).path == maildir
+    assert discovery.owner(root / "todo.md", root) is None
+    assert discovery.owner(root / "Mail" / "cur" / "x", root / "Mail" / "cur") is None  # never above the root
 
 
 def test_a_path_is_ready_only_after_its_signature_stays_put_for_the_quiet_period():

@@ -122,13 +122,14 @@ class Daemon:
     def _serve(self) -> None:
         from assistant.daemon.server import WarmAnswers, serve
         from assistant.daemon.watch import TreeWatcher
+        from assistant.ingest.discover import Discovery
 
         self.answers = WarmAnswers(self._assistant())
         self.answers.refresh()
         hook_assistant = self._assistant()
         self.after_ingest = Debouncer(self.settings.after_ingest, lambda: self._run_after_ingest(hook_assistant),
                                       name="after-ingest").start()
-        self.watcher = TreeWatcher(self.events.put, self._discovery().indexable)
+        self.watcher = TreeWatcher(self.events.put, Discovery(self.writer.sources).indexable)
         self.watcher.sync(self._roots())
         self.watcher.start()
         server = serve(str(self.files.socket), self.answers, self.status)
@@ -209,11 +210,6 @@ class Daemon:
                 path = self.events.get_nowait()
             except queue.Empty:
                 return
-
-    def _discovery(self):
-        from assistant.ingest.discover import Discovery
-
-        return Discovery(self.writer.sources)
 
     def _process(self, ready: list[str]) -> None:
         """Index settled paths in batches: a path inside a folder read whole (a Maildir) re-reads that

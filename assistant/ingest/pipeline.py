@@ -354,16 +354,14 @@ class Indexer:
         key = pending.container
         model = self.assistant.embedder.name
         source = pending.source
-        added = updated = unchanged = removed = 0
+        added = updated = unchanged = removed = chunk_count = 0
         with write_transaction(self.db):
             source_row = source_id(self.db, source.name, getattr(source, "kind", source.name))
-            mine = {row[0]: (row[1], row[2]) for row in self.db.execute(
-                "SELECT uri, id, content_hash FROM documents WHERE container = ?", [key])}
             drop: set[int] = set()
             if pending.drop_unseen:
-                gone = [doc_id for uri, (doc_id, _) in mine.items() if uri not in pending.seen]
-                drop.update(gone)
-                removed = len(gone)
+                drop.update(doc_id for uri, doc_id in self.db.execute(
+                    "SELECT uri, id FROM documents WHERE container = ?", [key]) if uri not in pending.seen)
+                removed = len(drop)
             writes = []
             for item, digest, chunks in pending.new_docs:
                 # Looked up by uri, not container: a uri is stored once, wherever it was read.
@@ -389,7 +387,7 @@ class Indexer:
                     ).last_pk
                     binary, int8 = codes[h]
                     self.db["vectors"].insert({"chunk_id": chunk_id, "model": model, "binary": binary, "int8": int8})
-                self.report.chunks += len(chunks)
+                chunk_count += len(chunks)
             if pending.file is not None:
                 digest, (size, mtime) = pending.file
                 self.db["files"].upsert(
@@ -400,6 +398,7 @@ class Indexer:
                 self._clear_quarantine(key, pending.failed)
             elif key not in pending.failed:
                 self.db.execute("DELETE FROM quarantine WHERE uri = ?", [key])
+        self.report.chunks += chunk_count
         self.report.added += added
         self.report.updated += updated
         self.report.unchanged += unchanged
