@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,9 +260,14 @@ def update_config(home: Home, edit) -> None:
     """Apply `edit(document)` to the config, keeping its comments."""
     if not home.config_path.exists():
         write_config(home, Identity())
-    document = tomlkit.parse(home.config_path.read_text(encoding="utf-8"))
+    text = home.config_path.read_text(encoding="utf-8")
+    document = tomlkit.parse(text)
     edit(document)
-    write_private(home.config_path, tomlkit.dumps(document))
+    new = tomlkit.dumps(document)
+    if new != text:  # replaced whole, never half-written: other processes (the daemon) read it meanwhile
+        partial = home.config_path.with_name(f".{home.config_path.name}.{os.getpid()}")
+        write_private(partial, new)
+        os.replace(partial, home.config_path)
 
 
 def remember_source_path(home: Home, path: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from assistant.config import Identity, remember_source_path, write_config
 from assistant.daemon.client import request
-from assistant.daemon.ignore import ignored_path
+from assistant.ingest.ignore import ignored_name
 from assistant.daemon.runtime import DaemonFiles
 from assistant.home import Home
 from assistant.store import connect
@@ -41,6 +41,31 @@ while time.monotonic() < end:
         print(type(exc).__name__, exc, file=sys.stderr)
 print(queries, errors)
 """
+
+
+# A third-party plugin implementing `after_ingest`: it appends each report it receives to $RECORDER_OUT.
+RECORDER = """
+import json, os
+from assistant.hookspecs import hookimpl
+
+@hookimpl
+def after_ingest(assistant, report):
+    documents = assistant.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+    with open(os.environ["RECORDER_OUT"], "a") as out:
+        out.write(json.dumps({"report": report.as_dict(), "documents": documents}) + "\\n")
+"""
+
+
+def install_recorder_plugin(folder: Path) -> Path:
+    """Install the `RECORDER` plugin as a distribution in `folder` (its entry point in the `assistant`
+    group, as `pip install` would write it); put `folder` on PYTHONPATH to load it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "after_ingest_recorder.py").write_text(RECORDER)
+    info = folder / "after_ingest_recorder-0.1.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: after-ingest-recorder\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[assistant]\nrecorder = after_ingest_recorder\n")
+    return folder
 
 
 def make_home(root: Path, sources: list[Path]) -> Home:
@@ -122,7 +147,8 @@ def disk_state(root: Path) -> dict[str, str]:
     root = root.resolve()
     found = {}
     for path in root.rglob("*"):
-        if path.is_file() and path.suffix in INDEXED_SUFFIXES and not ignored_path(path, root):
+        if path.is_file() and path.suffix in INDEXED_SUFFIXES and not any(
+                ignored_name(part) for part in path.relative_to(root).parts):
             found[str(path)] = sha256(path)
     return found
 
@@ -177,6 +203,23 @@ def assert_store_consistent(home: Home) -> None:
                           ).fetchone()[0] == 0
     finally:
         db.conn.close()
+
+
+def store_summary(home: Home) -> dict:
+    """What a store holds, independent of row ids and timing: documents (content hash and chunk
+    hashes in order), files with their hashes, and the uris listed as errors."""
+    db = connect(home.db_path)
+    try:
+        documents: dict[str, tuple[str, list[str]]] = {}
+        for uri, digest, chunk in db.execute(
+                "SELECT d.uri, d.content_hash, c.hash FROM documents d LEFT JOIN chunks c ON c.document_id = d.id "
+                "ORDER BY d.uri, c.position"):
+            documents.setdefault(uri, (digest, []))[1].append(chunk)
+        files = dict(db.execute("SELECT path, hash FROM files").fetchall())
+        errors = sorted(r[0] for r in db.execute("SELECT uri FROM quarantine"))
+    finally:
+        db.conn.close()
+    return {"documents": documents, "files": files, "errors": errors}
 
 
 def note_text(n: int, version: int = 0) -> str:

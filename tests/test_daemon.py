@@ -15,21 +15,31 @@ from pathlib import Path
 import pytest
 
 from assistant.daemon.client import DaemonError
-from tests.conftest import run_cli
-from tests.daemon_support import READER, DaemonProcess, make_home, note_text, store_state, wait_for_match
+from assistant.home import Home
+from tests.conftest import make_assistant, run_cli
+from tests.daemon_support import (READER, DaemonProcess, assert_store_consistent, install_recorder_plugin,
+                                  make_home, note_text, store_summary, wait_for_match)
 
 QUIET = 0.5
+AFTER_INGEST = 2.0  # the hook's debounce: longer than one small batch takes on a busy machine
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """One daemon for the module, watching `src/`; each test works in its own subfolder."""
+    """One daemon for the module, watching `src/`; each test works in its own subfolder. A third-party
+    plugin implementing `after_ingest` is installed for it, recording each report in `after_ingest.jsonl`."""
     base = tmp_path_factory.mktemp("daemon")
     src = base / "src"
     (src / "seed").mkdir(parents=True)
     (src / "seed" / "hello.md").write_text(note_text(0))
     home = make_home(base / "home", [src])
-    daemon = DaemonProcess(home, quiet=QUIET).start()
+    daemon = DaemonProcess(home, quiet=QUIET)
+    plugin = install_recorder_plugin(base / "plugin")
+    daemon.env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plugin), os.environ.get("PYTHONPATH")) if p)
+    daemon.env["RECORDER_OUT"] = str(base / "after_ingest.jsonl")
+    daemon.env["ASSISTANT_DAEMON_AFTER_INGEST"] = str(AFTER_INGEST)
+    daemon.start()
     daemon.wait_ready()
     yield daemon, src
     daemon.stop()
@@ -205,39 +215,121 @@ def test_draft_over_the_socket(live):
     draft = answer["draft"]
     assert draft["draft"].strip() and draft["model"] and draft["seconds"] > 0
 
+def _recorded(daemon: DaemonProcess) -> list[dict]:
+    out = Path(daemon.env["RECORDER_OUT"])
+    return [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+
+
 def test_after_ingest_runs_debounced_in_the_background(live):
     daemon, src = live
     folder = src / "hook"
     folder.mkdir()
+    seen, deadline = -1, time.monotonic() + 60
+    while len(_recorded(daemon)) != seen and time.monotonic() < deadline:  # calls due for earlier batches made
+        seen = len(_recorded(daemon))
+        time.sleep(AFTER_INGEST * 2 + 1)
     before = daemon.log_count("after_ingest hooks ran for:")
     for n in range(3):
         (folder / f"h{n}.md").write_text(note_text(50 + n))
         time.sleep(0.1)
     settle(daemon, folder)
-    deadline = time.monotonic() + 10
-    while daemon.log_count("after_ingest hooks ran for:") == before and time.monotonic() < deadline:
+    deadline = time.monotonic() + 30
+    while len(_recorded(daemon)) == seen and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert daemon.log_count("after_ingest hooks ran for:") == before + 1
+    time.sleep(AFTER_INGEST * 2)  # a burst is one call, not one per file or batch
+    calls = _recorded(daemon)[seen:]
+    assert len(calls) == 1 and daemon.log_count("after_ingest hooks ran for:") == before + 1
+    report = calls[0]["report"]
+    assert (report["added"], report["updated"], report["removed"], report["failed"]) == (3, 0, 0, 0)
+    assert report["chunks"] == 3 and calls[0]["documents"] == daemon.status()["documents"]
 
 
-def test_readers_never_see_locked_while_the_daemon_writes(live):
+def _search_uris(daemon: DaemonProcess, query: str) -> list[str]:
+    return [hit["uri"] for hit in daemon.ask({"op": "search", "query": query, "k": 5})["hits"]]
+
+
+def test_new_mail_and_slack_days_are_searchable_without_reconciliation(live):
+    """A Maildir or Slack export is read whole: a file dropped inside one re-reads it, by the watcher."""
     daemon, src = live
+    folder = src / "mailslack"
+    maildir, slack = folder / "Maildir", folder / "slack-export"
+    shutil.copytree(FIXTURES / "mail" / "Maildir", maildir)
+    shutil.copytree(FIXTURES / "chats" / "slack-export", slack)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+            store_summary(daemon.home)["files"].keys() >= {str(maildir.resolve()), str(slack.resolve())}):
+        time.sleep(0.25)
+    reconciled = daemon.status()["last_reconciliation_at"]
+    message = ("From: Leo Marsh <leo@fernhill.example>\nTo: priya@fernhill.example\nSubject: Heron count\n"
+               "Date: Tue, 3 Mar 2026 08:00:00 +0000\nMessage-ID: <heron@fernhill.example>\n\n"
+               "Seventeen grey herons nested by the quarry pond this spring.\n")
+    (maildir / "tmp" / "1773500000.M9P1.laptop").write_text(message)  # delivered as an MDA does: tmp, then new
+    os.rename(maildir / "tmp" / "1773500000.M9P1.laptop", maildir / "new" / "1773500000.M9P1.laptop")
+    sent = message.replace("Heron count", "Marmot den").replace("herons nested by the quarry pond",
+                                                                 "marmots dug a den under the shed")
+    (maildir / ".Sent" / "new" / "1773500001.M9P2.laptop").write_text(sent)  # a Maildir++ folder: hidden
+    (slack / "general" / "2024-03-06.json").write_text(json.dumps([
+        {"type": "message", "user": "U02LEO", "text": "The kayak rack at the boathouse is finally fixed.",
+         "ts": "1709712000.000100"}]))
+    wanted = {"how many herons nested by the quarry?": f"{maildir.resolve()}#INBOX/1773500000.M9P1.laptop",
+              "where did the marmots dig a den?": f"{maildir.resolve()}#Sent/1773500001.M9P2.laptop",
+              "is the kayak rack fixed?": f"{slack.resolve() / 'general' / '2024-03-06.json'}#ts=1709712000.000100"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(uri in _search_uris(daemon, q) for q, uri in wanted.items()):
+        time.sleep(0.5)
+    assert {q: uri in _search_uris(daemon, q) for q, uri in wanted.items()} == dict.fromkeys(wanted, True)
+    assert daemon.status()["last_reconciliation_at"] == reconciled  # found by watching, not by the 10-minute walk
+    assert not [line for line in daemon.files.log.read_text().splitlines() if "no source reads" in line]
+
+
+def test_concurrent_indexers_and_the_daemon_converge(live, tmp_path, embedder):
+    """`assistant index` three times at once on a folder the daemon is indexing, then twice more after
+    edits: every process exits 0 and the store is the one a single indexer makes, while readers search."""
+    daemon, src = live
+    staged = tmp_path / "staged"
+    staged.mkdir()
+    for n in range(30):
+        (staged / f"c{n:02}.md").write_text(note_text(400 + n))
+    for n in range(2):
+        (staged / f"long{n}.md").write_text("\n\n".join(f"# Part {p}\n\n{note_text(500 + 40 * n + p)}"
+                                                        for p in range(30)))
     folder = src / "concurrent"
-    folder.mkdir()
-    readers = [subprocess.Popen([sys.executable, "-c", READER, str(daemon.home.db_path), "30"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    end, n = time.monotonic() + 29, 0
-    while time.monotonic() < end:
-        (folder / f"c{n:03}.md").write_text(note_text(400 + n))
-        n += 1
-        time.sleep(0.05)
-    results = [reader.communicate(timeout=120) for reader in readers]
-    for out, err in results:
+    readers = [subprocess.Popen([sys.executable, "-c", READER, str(daemon.home.db_path), "20"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+
+    def index_at_once(count: int) -> None:
+        runs = [subprocess.Popen([sys.executable, "-m", "assistant", "index", str(folder)],
+                                 env={**os.environ, "ASSISTANT_HOME": str(daemon.home.root)},
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(count)]
+        results = [(run.wait(timeout=600), run.stderr.read()) for run in runs]
+        assert [code for code, _ in results] == [0] * count, [err[-2000:] for _, err in results]
+
+    os.rename(staged, folder)  # the daemon sees the folder arrive as the indexers start
+    index_at_once(3)
+    wait_for_match(daemon.home, folder, timeout=180)
+    for n in range(0, 30, 3):
+        (folder / f"c{n:02}.md").write_text(note_text(400 + n, version=2))
+    for n in range(1, 30, 6):
+        (folder / f"c{n:02}.md").unlink()
+    (folder / "long0.md").write_text("\n\n".join(f"# Part {p}\n\n{note_text(700 + p)}" for p in range(25)))
+    index_at_once(2)
+    wait_for_match(daemon.home, folder, timeout=180)
+    for out, err in (reader.communicate(timeout=120) for reader in readers):
         queries, errors = map(int, out.split())
-        assert errors == 0, err
-        assert queries > 0
-    assert len(wait_for_match(daemon.home, folder, timeout=180)) == n
-    assert store_state(daemon.home, folder)
+        assert errors == 0 and queries > 0, err
+
+    alone = make_assistant(Home(tmp_path / "alone"), embedder)
+    from assistant.ingest.pipeline import index_paths
+
+    index_paths(alone, [folder])
+    prefix = str(folder.resolve()) + "/"
+
+    def under(summary: dict) -> dict:
+        return {part: {k: v for k, v in summary[part].items() if k.startswith(prefix)} for part in ("documents", "files")}
+
+    together = under(store_summary(daemon.home))
+    assert len(together["documents"]) == 27 and together == under(store_summary(alone.home))
+    assert_store_consistent(daemon.home)
 
 
 def test_start_status_stop_from_the_cli(tmp_path):

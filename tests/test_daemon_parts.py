@@ -10,7 +10,7 @@ import pytest
 
 from assistant.daemon.client import request
 from assistant.daemon.debounce import Debouncer
-from assistant.daemon.ignore import ignored_name, ignored_path
+from assistant.ingest.ignore import ignored_name
 from assistant.daemon.jobs import Job, JobRunner
 from assistant.daemon.runtime import DaemonFiles
 from assistant.daemon.settings import DaemonSettings
@@ -40,11 +40,23 @@ def test_real_files_are_not_ignored(name):
     assert not ignored_name(name)
 
 
-def test_hidden_folders_below_the_root_are_ignored_but_not_above_it():
-    root = Path("/home/p/.config/notes")
-    assert not ignored_path(root / "todo.md", root)
-    assert ignored_path(root / ".git" / "HEAD", root)
-    assert ignored_path(Path("/elsewhere/todo.md"), root)
+def test_hidden_folders_below_the_root_are_ignored_but_not_above_it_nor_inside_a_maildir(tmp_path, assistant):
+    from assistant.ingest.discover import Discovery
+
+    root = tmp_path / ".config" / "notes"
+    maildir = root / "Mail"
+    for part in ("cur", "new", "tmp", ".Sent/cur", ".Sent/new", ".Sent/tmp"):
+        (maildir / part).mkdir(parents=True)
+    discovery = Discovery(assistant.sources)
+    assert discovery.indexable(root / "todo.md", root)
+    assert not discovery.indexable(root / ".git" / "HEAD", root)
+    assert not discovery.indexable(root / "drafts" / ".plan.md.swp", root)
+    # a Maildir is read whole: its Maildir++ folders (hidden names) hold mail, and a file inside
+    # one belongs to the Maildir, not to a source of its own
+    assert discovery.indexable(maildir / ".Sent" / "new" / "1773500001.M9P2.laptop", root)
+    assert discovery.owner(maildir / ".Sent" / "new" / "1773500001.M9P2.laptop", root).path == maildir
+    assert discovery.owner(root / "todo.md", root) is None
+    assert discovery.owner(root / "Mail" / "cur" / "x", root / "Mail" / "cur") is None  # never above the root
 
 
 def test_a_path_is_ready_only_after_its_signature_stays_put_for_the_quiet_period():
@@ -177,3 +189,25 @@ def test_install_writes_a_systemd_user_unit(temp_home, tmp_path, monkeypatch):
     unit = (tmp_path / "units" / "persona-assistant.service").read_text()
     assert f"-m assistant --home {temp_home.root} daemon run" in unit and "WantedBy=default.target" in unit
     assert "systemctl --user enable --now persona-assistant" in result.stdout
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx-int8"])
+def test_the_daemon_builds_the_embedder_the_config_names_as_the_cli_does(tmp_path, backend):
+    from assistant.core import Assistant
+    from assistant.daemon.service import Daemon
+    from tests.daemon_support import make_home
+
+    home = make_home(tmp_path / "home", [tmp_path / "src"])
+    home.config_path.write_text(home.config_path.read_text().replace('backend = "torch"', f'backend = "{backend}"'))
+    cli = Assistant(home).embedder
+    daemon = Daemon(home).shared_embedder()
+    assert type(daemon._inner) is type(cli) and daemon.name == cli.name
+
+
+def test_a_daemon_with_an_unknown_embedding_backend_refuses_to_start(tmp_path):
+    from tests.daemon_support import make_home
+
+    home = make_home(tmp_path / "home", [tmp_path / "src"])
+    home.config_path.write_text(home.config_path.read_text().replace('backend = "torch"', 'backend = "tpu"'))
+    result = run_cli("daemon", "run", "--oneshot", home=home)
+    assert result.returncode == 1 and '[embedding] backend must be one of' in result.stderr and '"tpu"' in result.stderr

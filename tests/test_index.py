@@ -2,11 +2,14 @@
 
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 
 from assistant.ingest.pipeline import index_paths
 from tests.conftest import SAMPLE, run_cli
+from tests.daemon_support import assert_store_consistent, make_home, note_text, store_summary
 
 
 def _docs(assistant):
@@ -161,3 +164,74 @@ def test_reconciliation_leaves_an_unchanged_bad_file_unread_until_it_changes(ass
     os.utime(bad, (bad.stat().st_atime, bad.stat().st_mtime + 60))
     assert reconcile().failed == 1  # changed: read again
     assert index_paths(assistant, [folder]).failed == 1  # a run you start yourself always retries
+
+
+def _found(assistant, word: str) -> list[str]:
+    """Uris whose stored text holds `word`, by full text and by meaning (the search a person runs)."""
+    hits = assistant.search(word, k=5)
+    return sorted({h.uri for h in hits if word.lower() in h.text.lower()})
+
+
+def _message(subject: str, body: str) -> bytes:
+    return (f"From: Sam Okafor <sam@example.org>\r\nTo: priya@fernhill.example\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 2 Mar 2026 09:00:00 +0000\r\nMessage-ID: <{subject.replace(' ', '.')}@example.org>\r\n"
+            f"\r\n{body}\r\n").encode()
+
+
+def test_a_file_that_can_no_longer_be_read_loses_its_old_text(assistant, tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    note = folder / "zeppelin.md"
+    note.write_text("The zeppelin hangar lease ends in October; call the airfield about it.")
+    (folder / "kept.md").write_text("The kiln needs a new shelf before the winter firing.")
+    maildir = folder / "Maildir"
+    for part in ("cur", "new", "tmp"):
+        (maildir / part).mkdir(parents=True)
+    message = maildir / "cur" / "1773500000.M1P1.laptop:2,S"
+    message.write_bytes(_message("Quokka visit", "The quokka enclosure opens to visitors on Saturday."))
+    assert index_paths(assistant, [folder]).failed == 0
+    assert _found(assistant, "zeppelin") == [str(note)]
+    assert _found(assistant, "quokka") == [f"{maildir}#INBOX/1773500000.M1P1.laptop"]
+
+    note.write_text("")  # emptied
+    message.write_bytes(_message("Quokka visit", ""))  # a message with no text left
+    report = index_paths(assistant, [folder])
+    assert report.failed == 2 and report.removed == 2
+    assert _found(assistant, "zeppelin") == [] and _found(assistant, "quokka") == []
+    assert str(note) not in _docs(assistant) and str(folder / "kept.md") in _docs(assistant)
+    errors = run_cli("sources", "errors", home=assistant.home)
+    assert f"{note}\n  files: empty file" in errors.stdout
+    assert f"{maildir}#INBOX/1773500000.M1P1.laptop\n  mail: empty: no text to index" in errors.stdout
+
+    note.write_text("The zeppelin hangar lease ends in October; call the airfield about it.")
+    assert index_paths(assistant, [folder]).added == 1 and _found(assistant, "zeppelin") == [str(note)]
+    assert str(note) not in {r["uri"] for r in assistant.db["quarantine"].rows}  # readable again: no error left
+    note.write_bytes(os.urandom(512) + b"\x00binary garbage")
+    report = index_paths(assistant, [folder])
+    assert report.failed == 1 and report.removed == 1 and _found(assistant, "zeppelin") == []
+    assert "binary content" in assistant.db["quarantine"].get(str(note))["reason"]
+    # the same bytes again (size and mtime too) are not mistaken for the stored, readable file
+    assert assistant.db.execute("SELECT count(*) FROM files WHERE path = ?", [str(note)]).fetchone()[0] == 0
+
+
+def test_concurrent_indexers_converge_on_the_store_one_indexer_makes(assistant, tmp_path):
+    """`assistant index` run three times at once on a new store: each reads before any writes (the
+    model loads at the first write), so every write meets rows another process stored meanwhile."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for n in range(40):
+        (folder / f"n{n:02}.md").write_text(note_text(n))
+    for n in range(3):  # a few documents of many chunks
+        (folder / f"long{n}.md").write_text("\n\n".join(f"# Part {p}\n\n{note_text(100 * n + p)}" for p in range(30)))
+    (folder / "bad.txt").write_bytes(b"\x00\x01binary")
+    home = make_home(tmp_path / "home", [])
+    env = {**os.environ, "ASSISTANT_HOME": str(home.root)}
+    runs = [subprocess.Popen([sys.executable, "-m", "assistant", "index", str(folder)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    results = [(run.wait(timeout=600), run.stderr.read()) for run in runs]
+    assert [code for code, _ in results] == [0, 0, 0], [err[-2000:] for _, err in results]
+    index_paths(assistant, [folder])  # the same folder, one indexer
+    together, alone = store_summary(home), store_summary(assistant.home)
+    assert together["documents"] == alone["documents"] and len(alone["documents"]) == 43
+    assert together == alone
+    assert_store_consistent(home)

@@ -11,7 +11,7 @@ from assistant.config import Config
 from assistant.core import Assistant
 from assistant.embedding.quantize import binary_codes
 from assistant.ingest.pipeline import index_paths
-from assistant.retrieval.binary_index import BinaryIndex, refine
+from assistant.retrieval.binary_index import BinaryIndex, read_codes, refine
 from assistant.retrieval.search import Filters, Searcher, boost, vector_ranking
 
 
@@ -157,3 +157,43 @@ def test_locomo_fusion_beats_each_of_its_lists(embedder, tmp_path):
     summary = result.summary()
     assert summary["hybrid"]["overall"] >= summary["bm25"]["overall"] + 0.03
     assert summary["hybrid"]["overall"] >= summary["rescored"]["overall"] + 0.03
+
+
+def _index_equals_store(searcher: Searcher) -> None:
+    ids, codes = read_codes(searcher.db, searcher.embedder.name)
+    assert np.array_equal(searcher.index.ids, ids)
+    stale = int(np.any(searcher.index.codes != codes, axis=1).sum()) if len(ids) == len(searcher.index) else -1
+    assert stale == 0, f"{stale} stale codes in the warm index"
+
+
+def test_refreshed_index_equals_the_store_after_edits_that_reuse_chunk_ids(assistant, tmp_path):
+    """SQLite hands deleted top rowids out again: a 300-chunk document edited in place gets the same
+    chunk ids with other codes, far below the newest 256 the index used to re-check."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    topics = ["tomatoes", "greyhound", "lease", "drainage", "cabinets", "cycling", "kiln", "orchard"]
+    sections = [f"# Section {n}\n\nPoint {n}: the {topics[n % 8]} plan, step {n}, is due by week {n % 52}."
+                for n in range(300)]
+    (folder / "a.md").write_text("The beekeeper moved three hives to the orchard.")
+    (folder / "b.md").write_text("Biscuit the greyhound hates thunderstorms.")
+    big = folder / "big.md"
+    big.write_text("\n\n".join(sections))
+    index_paths(assistant, [folder])
+    searcher = Searcher(assistant.db, assistant.embedder)
+    top = searcher.index.max_id
+    assert len(searcher.index) == 302
+    # The same chunk texts (nothing to embed) in another order, the last one kept in place.
+    big.write_text("\n\n".join(sections[-2::-1] + sections[-1:]))
+    assert index_paths(assistant, [folder]).updated == 1
+    assert assistant.db.execute("SELECT max(id) FROM chunks").fetchone()[0] == top  # the ids were reused
+    searcher.refresh()
+    _index_equals_store(searcher)
+    big.write_text("\n\n".join(sections[::2]))  # half of them: ids reused for some, gone for others
+    (folder / "a.md").write_text("The beekeeper moved four hives to the greenhouse.")
+    (folder / "b.md").unlink()
+    index_paths(assistant, [folder])
+    searcher.refresh()
+    _index_equals_store(searcher)
+    assert searcher.refresh() == (0, 0)  # nothing changed since: nothing to do
+    hits = searcher.search("where did the beekeeper move the hives?", k=1)
+    assert hits[0].text.startswith("The beekeeper moved four")

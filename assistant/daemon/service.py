@@ -21,7 +21,6 @@ from pathlib import Path
 from assistant.config import Config
 from assistant.core import Assistant
 from assistant.daemon.debounce import Debouncer
-from assistant.daemon.ignore import ignored_name
 from assistant.daemon.jobs import Job, JobRunner
 from assistant.daemon.models import SharedEmbedder
 from assistant.daemon.runtime import DaemonFiles
@@ -86,6 +85,11 @@ class Daemon:
         assistant.__dict__["embedder"] = self.embedder
         return assistant
 
+    def shared_embedder(self) -> SharedEmbedder:
+        """The model the store's codes were made with, built as `Assistant.embedder` builds it
+        (from `[embedding] backend`), loaded on first use."""
+        return SharedEmbedder(lambda: Assistant(self.home, Config.load(self.home)).embedder)
+
     def run(self, oneshot: bool = False) -> None:
         self.acquire()
         try:
@@ -94,8 +98,7 @@ class Daemon:
             pass
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.request_stop())
-        # The model the store's codes were made with (see `Assistant.embedder`), loaded on first use.
-        self.embedder = SharedEmbedder(lambda: Assistant(self.home, Config.load(self.home)).embedder)
+        self.embedder = self.shared_embedder()
         self.writer = self._assistant()
         self.documents = self._count_documents()
         try:
@@ -117,13 +120,14 @@ class Daemon:
     def _serve(self) -> None:
         from assistant.daemon.server import WarmAnswers, serve
         from assistant.daemon.watch import TreeWatcher
+        from assistant.ingest.discover import Discovery
 
         self.answers = WarmAnswers(self._assistant())
         self.answers.refresh()
         hook_assistant = self._assistant()
         self.after_ingest = Debouncer(self.settings.after_ingest, lambda: self._run_after_ingest(hook_assistant),
                                       name="after-ingest").start()
-        self.watcher = TreeWatcher(self.events.put)
+        self.watcher = TreeWatcher(self.events.put, Discovery(self.writer.sources).indexable)
         self.watcher.sync(self._roots())
         self.watcher.start()
         server = serve(str(self.files.socket), self.answers, self.status)
@@ -206,39 +210,43 @@ class Daemon:
                 return
 
     def _process(self, ready: list[str]) -> None:
-        """Index settled paths: gone ones lose their documents, folders are walked, files indexed in batches."""
+        """Index settled paths in batches: a path inside a folder read whole (a Maildir) re-reads that
+        folder, gone paths lose their documents, folders are walked (`Indexer.discover`, as `assistant index` does)."""
         from assistant.ingest.pipeline import Indexer
 
-        gone = [p for p in ready if not os.path.lexists(p)]
-        present: list[str] = []
-        for path in ready:
-            if path in gone:
-                continue
-            if os.path.isdir(path):
-                present.extend(p for p in _files_under(path) if p not in self.tracker)
-            else:
-                present.append(path)
+        roots = self.watcher.roots if self.watcher is not None else self._roots()
+        settled = set(ready)
         try:
+            indexer = Indexer(self.writer)
+            gone = [p for p in ready if not os.path.lexists(p)
+                    and not any(indexer.discovery.owner(Path(p), root) for root in roots)]
+            units = indexer.discover([Path(p) for p in ready if p not in gone], roots=roots)
+            # a file still settling inside a folder that has settled waits for its own turn
+            units = sorted((u for u in units if str(u.path) in settled or str(u.path) not in self.tracker),
+                           key=lambda unit: str(unit.path))
+            for where, reason in indexer.report.problems:
+                log.warning("%s: %s", where, reason)
             if gone:
                 report = Indexer(self.writer).forget([Path(p) for p in gone])
                 log.info("forgot %d path(s): %s", len(gone), report.summary())
                 self._after_batch(report)
             size = int(self.settings.batch)
-            for start in range(0, len(present), size):
+            for start in range(0, len(units), size):
                 if self.stop.is_set():
                     return
-                self._index(sorted(set(present[start : start + size])))
+                self._index(units[start : start + size])
         except Stopping:
             return
         except Exception as exc:  # a failed batch is logged and retried by the next reconciliation
             self._error(f"indexing failed: {type(exc).__name__}: {exc}")
 
-    def _index(self, paths: list[str]) -> None:
+    def _index(self, units: list) -> None:
         from assistant.ingest.pipeline import Indexer
 
+        paths = [str(unit.path) for unit in units]
         self.state = f"indexing {len(paths)} file(s)"
         before = self._stored_hashes(paths)
-        report = Indexer(self.writer, on_progress=self._check_stop).run([Path(p) for p in paths])
+        report = Indexer(self.writer, on_progress=self._check_stop).run([unit.path for unit in units], units=units)
         after = self._stored_hashes(paths)
         for path in paths:
             if after.get(path) is not None and after.get(path) != before.get(path):
@@ -375,15 +383,6 @@ class Daemon:
             self.files.write_status(self.status())
         except OSError as exc:
             log.warning("could not write %s: %s", self.files.status, exc)
-
-
-def _files_under(folder: str) -> list[str]:
-    """Every file under `folder` that the watcher would not ignore (hidden and temp names skipped)."""
-    found: list[str] = []
-    for parent, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if not ignored_name(d)]
-        found.extend(os.path.join(parent, name) for name in names if not ignored_name(name))
-    return found
 
 
 def _merge(total, report):

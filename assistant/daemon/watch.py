@@ -3,7 +3,8 @@
 Every event that could change what is indexed reports its path(s): a move reports
 both ends, so moving a file or folder out of a watched tree removes it and moving
 one in indexes it. Folder "modified" events (a child changed) and opens are dropped,
-as are temp, swap, lock and backup files (`ignore.py`).
+as are hidden, temp, swap, lock and backup files (`assistant/ingest/ignore.py`), except
+inside a folder a source reads whole (a Maildir's `.Sent`): `Discovery.indexable` decides.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from assistant.daemon.ignore import ignored_path
-
 log = logging.getLogger("assistant.daemon")
 
 UNINTERESTING = frozenset({"opened", "closed_no_write"})
 
 
 class TreeWatcher:
-    def __init__(self, on_path: Callable[[str], None]) -> None:
+    def __init__(self, on_path: Callable[[str], None], indexable: Callable[[Path, Path], bool]) -> None:
+        """`indexable(path, root)`: whether a change there can change the store (`Discovery.indexable`)."""
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
 
@@ -31,6 +31,7 @@ class TreeWatcher:
                 watcher._event(event)
 
         self._on_path = on_path
+        self._indexable = indexable
         self._handler = Handler()
         self._observer = Observer()
         self._observer.daemon = True
@@ -70,7 +71,7 @@ class TreeWatcher:
         for root in self._roots:
             if candidate == root:
                 return True
-            if candidate.is_relative_to(root) and not ignored_path(candidate, root):
+            if candidate.is_relative_to(root) and self._indexable(candidate, root):
                 return True
         return False
 

@@ -6,24 +6,30 @@ what is stored, and only new chunk texts are embedded (a chunk text seen before
 reuses its stored codes). Files are embedded in batches for throughput and written
 one transaction per file, so a document counts as stored only once it is committed
 with all of its chunks.
+
+Any number of indexers (`assistant index`, the daemon) may run on one store at once:
+each file's write compares with what is stored inside its own write transaction, so
+the last writer of a file wins and none fails on another's rows. A file that can no
+longer be read (gone unreadable, emptied, binary) loses its stored documents, and the
+reason is listed by `assistant sources errors`: old text never stays searchable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
-
 from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes, load_ranges
+from assistant.errors import UserError
 from assistant.ingest.chunking import chunk_text
 from assistant.ingest.context import ChatContext
 from assistant.ingest.deadline import read_with_deadline
+from assistant.ingest.discover import Discovery, Unit
 from assistant.ingest.redact import redact, redact_item
 from assistant.sources import Failure, Item, SkipFile
 from assistant.store.db import write_transaction
@@ -63,21 +69,16 @@ class IndexReport:
 
 
 @dataclass
-class _Unit:
-    """One file (or folder a source reads whole) and the source that claims it."""
-
-    path: Path
-    source: object
-
-
-@dataclass
 class _Pending:
+    """What one file (or fetch) read, to be compared with the store when it is written."""
+
     source: object
     container: str  # files.path, or where items from elsewhere came from (an IMAP folder)
     file: tuple[str, tuple[int, float]] | None  # (hash, (size, mtime)); None when not from a file
-    new_docs: list[tuple[Item, str, list[str]]]  # (item, content hash, chunk texts)
-    drop_ids: list[int]  # stored documents replaced or vanished
-    updated: int
+    new_docs: list[tuple[Item, str, list[str]]]  # (item, content hash, chunk texts) not stored as read
+    seen: set[str]  # every uri read with text; with drop_unseen, stored documents of others go
+    failed: set[str]  # uris that failed this time: their quarantine entries stay
+    drop_unseen: bool
 
 
 def file_hash(path: Path) -> str:
@@ -131,72 +132,41 @@ class Indexer:
         # again (the daemon's frequent reconciliation: a corrupt 90 MB PDF is not re-parsed
         # every pass). A run you start yourself, and every rehash pass, retries it.
         self.retry_failed = True
+        self.discovery = Discovery(assistant.sources)
         self._pending: list[_Pending] = []
         self._pending_chunks = 0
 
     # -- discovery ---------------------------------------------------------------------------
 
-    def _claim(self, path: Path):
-        for source in self.assistant.sources:
-            try:
-                if source.claims(path):
-                    return source
-            except OSError:
-                continue
-        return None
-
-    def discover(self, paths: Iterable[Path]) -> list[_Unit]:
-        units: list[_Unit] = []
+    def discover(self, paths: Iterable[Path], roots: list[Path] | None = None) -> list[Unit]:
+        """The units to read for `paths`: a path inside a folder a source reads whole (a Maildir)
+        is that folder, looked for up to the root in `roots` that holds it (when given)."""
+        units: dict[Path, Unit] = {}
         for path in paths:
-            path = Path(path).expanduser()
+            path = Path(path).expanduser().resolve()
+            root = _root_of(path, roots) if roots is not None else None
+            owner = self.discovery.owner(path, root) if root is not None or roots is None else None
+            if owner is not None:
+                units.setdefault(owner.path, owner)
+                continue
             if not path.exists():
                 self._problem(str(path), "no such file or directory")
                 continue
-            path = path.resolve()
             if path.is_file():
-                source = self._claim(path)
+                source = self.discovery.claim(path)
                 if source is None:
                     self._problem(str(path), f"skipped: no source reads {path.suffix or 'this kind of'} files "
                                              "(see `assistant plugins list`)")
                 else:
-                    units.append(_Unit(path, source))
+                    units.setdefault(path, Unit(path, source))
                 continue
-            units.extend(self._walk(path))
-        return units
-
-    def _walk(self, root: Path) -> list[_Unit]:
-        units: list[_Unit] = []
-        source = self._claim(root)
-        if source is not None:
-            return [_Unit(root, source)]
-        # followlinks=False: a symlinked folder is never entered, so link loops cannot trap the walk.
-        for folder, dirs, files in os.walk(root, followlinks=False):
-            dirs.sort()
-            kept = []
-            for name in dirs:
-                if name.startswith("."):
-                    continue
-                sub = Path(folder) / name
-                claimed = self._claim(sub)
-                if claimed is not None:
-                    units.append(_Unit(sub, claimed))
-                else:
-                    kept.append(name)
-            dirs[:] = kept
-            for name in sorted(files):
-                if name.startswith("."):
-                    continue
-                file = Path(folder) / name
-                if file.is_symlink() and not file.is_file():
-                    continue
-                claimed = self._claim(file)
-                if claimed is not None:
-                    units.append(_Unit(file, claimed))
-        return units
+            for unit in self.discovery.walk(path):
+                units.setdefault(unit.path, unit)
+        return list(units.values())
 
     # -- indexing ---------------------------------------------------------------------------
 
-    def run(self, paths: Iterable[Path], units: list[_Unit] | None = None) -> IndexReport:
+    def run(self, paths: Iterable[Path], units: list[Unit] | None = None) -> IndexReport:
         started = time.perf_counter()
         paths = list(paths)
         units = units if units is not None else self.discover(paths)
@@ -205,8 +175,13 @@ class Indexer:
             try:
                 self._index_unit(unit)
             except Exception as exc:  # one bad file never stops the rest; a SkipFile's message is its reason
-                reason = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
-                self._fail(str(unit.path), getattr(unit.source, "name", "?"), reason, _stat_or_none(unit.path))
+                if isinstance(exc, FileNotFoundError) and not unit.path.exists():
+                    self._drop_files([str(unit.path)])  # deleted since it was found: gone, not failed
+                else:
+                    reason = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
+                    # A file that cannot be read any more loses what it held; a store error leaves it be.
+                    self._fail(str(unit.path), getattr(unit.source, "name", "?"), reason,
+                               _stat_or_none(unit.path), unreadable=not isinstance(exc, sqlite3.Error))
             self.on_progress(unit.path)
             if self._pending_chunks >= BATCH_CHUNKS:
                 self._flush()
@@ -238,12 +213,16 @@ class Indexer:
 
     def _drop_files(self, paths: list[str]) -> None:
         for path in paths:
-            ids = [r["id"] for r in self.db.query("SELECT id FROM documents WHERE container = ?", [path])]
             with write_transaction(self.db):
-                self.report.removed += delete_documents(self.db, ids)
-                self.db["files"].delete(path)
+                self._drop_container(path)
 
-    def _index_unit(self, unit: _Unit) -> None:
+    def _drop_container(self, path: str) -> None:
+        """Inside a write transaction: remove the documents of `path` and its `files` row."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM documents WHERE container = ?", [path])]
+        self.report.removed += delete_documents(self.db, ids)
+        self.db.execute("DELETE FROM files WHERE path = ?", [path])
+
+    def _index_unit(self, unit: Unit) -> None:
         key = str(unit.path)
         stat = _stat(unit.path)
         known = next(self.db["files"].rows_where("path = ?", [key]), None)
@@ -258,7 +237,8 @@ class Indexer:
             raise SkipFile(f"too large: {mib(stat[0])} is over the {mib(limit)} limit for {unit.source.name} files")
         digest = file_hash(unit.path)
         if known and known["hash"] == digest:
-            self.db["files"].update(key, {"size": stat[0], "mtime": stat[1]})
+            with write_transaction(self.db):  # no error when another indexer just removed the row
+                self.db.execute("UPDATE files SET size = ?, mtime = ? WHERE path = ?", [stat[0], stat[1], key])
             self.report.unchanged += self._count_docs(key)
             return
         entries = read_with_deadline(lambda: unit.source.read(unit.path, self.me), self.file_timeout, key)
@@ -276,38 +256,38 @@ class Indexer:
 
     def _queue(self, source, key: str, entries: Iterable[Item | Failure],
                file: tuple[str, tuple[int, float]] | None, drop_unseen: bool) -> None:
-        stored = {row["uri"]: (row["id"], row["content_hash"])
-                  for row in self.db.query("SELECT id, uri, content_hash FROM documents WHERE container = ?", [key])}
-        seen: set[str] = set()
-        new_docs: list[tuple[Item, str, list[str]]] = []
-        drop_ids: list[int] = []
-        updated = 0
+        """Read `entries` and keep those not stored as read for the next `_flush`.
+
+        The look at the store here only spares embedding what is stored already; `_write`
+        compares again under the write lock, since another indexer may write in between.
+        """
+        stored = self._stored_hashes(key)
+        pending = _Pending(source, key, file, [], set(), set(), drop_unseen)
         context = ChatContext()
         for entry in entries:
             if isinstance(entry, Failure):
                 self._fail(entry.uri, source.name, entry.reason)
+                pending.failed.add(entry.uri)
                 continue
             redact_item(entry)
             context.fill(entry)
-            seen.add(entry.uri)
             chunks = chunk_text(entry.text)
-            if not chunks:
+            if not chunks:  # emptied: the stored version is no longer its text either
                 self._fail(entry.uri, source.name, "empty: no text to index")
+                pending.failed.add(entry.uri)
                 continue
+            pending.seen.add(entry.uri)
             digest_item = content_hash(entry)
-            if entry.uri in stored:
-                old_id, old_hash = stored[entry.uri]
-                if old_hash == digest_item:
-                    self.report.unchanged += 1
-                    continue
-                drop_ids.append(old_id)
-                updated += 1
-            new_docs.append((entry, digest_item, chunks))
-        if drop_unseen:
-            drop_ids.extend(doc_id for uri, (doc_id, _) in stored.items() if uri not in seen)
-            self.report.removed += len([uri for uri in stored if uri not in seen])
-        self._pending.append(_Pending(source, key, file, new_docs, drop_ids, updated))
-        self._pending_chunks += sum(len(chunks) for _, _, chunks in new_docs)
+            if stored.get(entry.uri) == digest_item:
+                self.report.unchanged += 1
+                continue
+            pending.new_docs.append((entry, digest_item, chunks))
+        self._pending.append(pending)
+        self._pending_chunks += sum(len(chunks) for _, _, chunks in pending.new_docs)
+
+    def _stored_hashes(self, container: str) -> dict[str, str]:
+        return {row[0]: row[1] for row in self.db.execute(
+            "SELECT uri, content_hash FROM documents WHERE container = ?", [container])}
 
     def _failed_unchanged(self, key: str, stat: tuple[int, float]) -> bool:
         row = self.db.execute("SELECT size, mtime FROM quarantine WHERE uri = ?", [key]).fetchone()
@@ -317,18 +297,29 @@ class Indexer:
         return self.db.execute("SELECT count(*) FROM documents WHERE container = ?", [container]).fetchone()[0]
 
     def _flush(self) -> None:
-        if not self._pending:
+        """Embed what the pending files need, then write each in its own transaction.
+
+        A file whose write fails is quarantined like one that could not be read; the
+        others are still written.
+        """
+        pending, self._pending, self._pending_chunks = self._pending, [], 0
+        if not pending:
             return
-        texts = sorted({text for p in self._pending for _, _, chunks in p.new_docs for text in chunks})
+        texts = sorted({text for p in pending for _, _, chunks in p.new_docs for text in chunks})
         self.assistant.follow_store()  # never file codes of one model among another's
-        codes = self._codes_for(texts)
-        source_ids: dict[str, int] = {}
-        for pending in self._pending:
-            name = pending.source.name
-            if name not in source_ids:
-                source_ids[name] = source_id(self.db, name, getattr(pending.source, "kind", name))
-            self._write(pending, source_ids[name], codes)
-        self._pending, self._pending_chunks = [], 0
+        try:
+            codes = self._codes_for(texts)
+        except UserError:  # no model, or none the config names: the whole run stops with the fix
+            raise
+        except Exception as exc:
+            for p in pending:
+                self._fail(p.container, p.source.name, f"embedding failed: {type(exc).__name__}: {exc}")
+            return
+        for p in pending:
+            try:
+                self._write(p, codes)
+            except Exception as exc:
+                self._fail(p.container, p.source.name, f"{type(exc).__name__}: {exc}")
 
     def _codes_for(self, texts: list[str]) -> dict[str, tuple[bytes, bytes]]:
         """Binary and int8 codes for each text: reused when the text is stored already, else embedded."""
@@ -350,13 +341,35 @@ class Indexer:
             self.report.embedded += len(missing)
         return codes
 
-    def _write(self, pending: _Pending, source: int, codes: dict[str, tuple[bytes, bytes]]) -> None:
+    def _write(self, pending: _Pending, codes: dict[str, tuple[bytes, bytes]]) -> None:
         key = pending.container
         model = self.assistant.embedder.name
+        source = pending.source
+        added = updated = unchanged = removed = chunk_count = 0
         with write_transaction(self.db):
-            delete_documents(self.db, pending.drop_ids)
+            source_row = source_id(self.db, source.name, getattr(source, "kind", source.name))
+            drop: set[int] = set()
+            if pending.drop_unseen:
+                drop.update(doc_id for uri, doc_id in self.db.execute(
+                    "SELECT uri, id FROM documents WHERE container = ?", [key]) if uri not in pending.seen)
+                removed = len(drop)
+            writes = []
             for item, digest, chunks in pending.new_docs:
-                doc_id = insert_document(self.db, source, key, item, digest)
+                # Looked up by uri, not container: a uri is stored once, wherever it was read.
+                row = self.db.execute("SELECT id, content_hash, container FROM documents WHERE uri = ?",
+                                      [item.uri]).fetchone()
+                if row is not None and row[1] == digest and row[2] == key:
+                    unchanged += 1  # another indexer stored this very text meanwhile
+                    continue
+                if row is not None:
+                    drop.add(row[0])
+                    updated += 1
+                else:
+                    added += 1
+                writes.append((item, digest, chunks))
+            delete_documents(self.db, sorted(drop))
+            for item, digest, chunks in writes:
+                doc_id = insert_document(self.db, source_row, key, item, digest)
                 for position, text in enumerate(chunks):
                     h = text_hash(text)
                     chunk_id = self.db["chunks"].insert(
@@ -365,26 +378,44 @@ class Indexer:
                     ).last_pk
                     binary, int8 = codes[h]
                     self.db["vectors"].insert({"chunk_id": chunk_id, "model": model, "binary": binary, "int8": int8})
-                self.report.chunks += len(chunks)
+                chunk_count += len(chunks)
             if pending.file is not None:
                 digest, (size, mtime) = pending.file
                 self.db["files"].upsert(
-                    {"path": key, "source_id": source, "size": size, "mtime": mtime, "hash": digest,
+                    {"path": key, "source_id": source_row, "size": size, "mtime": mtime, "hash": digest,
                      "indexed_at": now()},
                     pk="path",
                 )
-            self.db.execute("DELETE FROM quarantine WHERE uri = ?", [key])
-        self.report.added += len(pending.new_docs) - pending.updated
-        self.report.updated += pending.updated
+                self._clear_quarantine(key, pending.failed)
+            elif key not in pending.failed:
+                self.db.execute("DELETE FROM quarantine WHERE uri = ?", [key])
+        self.report.chunks += chunk_count
+        self.report.added += added
+        self.report.updated += updated
+        self.report.unchanged += unchanged
+        self.report.removed += removed
+
+    def _clear_quarantine(self, key: str, failed: set[str]) -> None:
+        """Forget the failures of a file read whole just now, and of its parts, except those that failed again."""
+        rows = self.db.execute(
+            "SELECT uri FROM quarantine WHERE uri = ? OR substr(uri, 1, ?) IN (?, ?)",
+            [key, len(key) + 1, key + "#", key + "/"]).fetchall()
+        for (uri,) in rows:
+            if uri not in failed:
+                self.db.execute("DELETE FROM quarantine WHERE uri = ?", [uri])
 
     def _problem(self, where: str, reason: str) -> None:
         self.report.problems.append((where, reason))
 
-    def _fail(self, uri: str, source: str, reason: str, stat: tuple[int, float] | None = None) -> None:
+    def _fail(self, uri: str, source: str, reason: str, stat: tuple[int, float] | None = None,
+              unreadable: bool = False) -> None:
+        """Record why `uri` could not be stored; an `unreadable` whole file also loses its documents."""
         reason = redact(reason)  # a parser's error message may quote the file's bytes
         self.report.failed += 1
         self._problem(uri, reason)
-        with self.db.atomic():
+        with write_transaction(self.db):
+            if unreadable:
+                self._drop_container(uri)
             quarantine(self.db, uri, source, reason, stat)
 
 
@@ -396,9 +427,15 @@ def embed_codes(db, embedder, texts: list[str]) -> list[tuple[bytes, bytes]]:
         from assistant.ingest.calibration import calibration_vectors
 
         extra = calibration_vectors(embedder)
-    ranges = ensure_ranges(db, embedder.name, vectors, extra)
+    with write_transaction(db):  # another indexer may calibrate at the same time
+        ranges = ensure_ranges(db, embedder.name, vectors, extra)
     binary, int8 = binary_codes(vectors), int8_codes(vectors, ranges)
     return [(binary[i].tobytes(), int8[i].tobytes()) for i in range(len(texts))]
+
+
+def _root_of(path: Path, roots: list[Path]) -> Path | None:
+    """The folder (or file) in `roots` that holds `path`, or None."""
+    return next((root for root in roots if root == path or root in path.parents), None)
 
 
 def index_paths(assistant, paths: Iterable[Path], on_progress=None) -> IndexReport:

@@ -147,8 +147,41 @@ def read_codes(db, model: str, after: int = 0, upto: int | None = None) -> tuple
         "SELECT chunk_id, binary FROM vectors WHERE model = ? AND chunk_id > ? AND chunk_id <= ? ORDER BY chunk_id",
         [model, after, (1 << 63) - 1 if upto is None else upto],
     ).fetchall()
+    return _arrays(rows)
+
+
+def _arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, CODE_BYTES), dtype=np.uint8)
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     codes = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(rows), -1)
     return ids, codes
+
+
+def read_codes_of(db, model: str, ids) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk ids, binary codes) stored for `model` among `ids`, in id order; absent ids are left out."""
+    ids = sorted(int(i) for i in ids)
+    rows = []
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        marks = ",".join("?" * len(part))
+        rows += db.execute(f"SELECT chunk_id, binary FROM vectors WHERE model = ? AND chunk_id IN ({marks}) "
+                           "ORDER BY chunk_id", [model, *part]).fetchall()
+    return _arrays(rows)
+
+
+def change_mark(db) -> int:
+    """The newest entry of the store's vector change log (0 when nothing was ever logged)."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
+    return row[0] if row else 0
+
+
+def changes_since(db, mark: int) -> tuple[list[int] | None, int]:
+    """(chunk ids whose vectors changed after `mark`, the new mark); None when the log was trimmed
+    past `mark`, so what changed is no longer known and the caller reloads."""
+    rows = db.execute("SELECT seq, chunk_id FROM vector_changes WHERE seq > ? ORDER BY seq", [mark]).fetchall()
+    # Checked after the read: a trim committed in between can only cause a needless reload, never a miss.
+    oldest = db.execute("SELECT min(seq) FROM vector_changes").fetchone()[0]
+    if oldest is not None and oldest > mark + 1:
+        return None, mark
+    return sorted({r[1] for r in rows}), (rows[-1][0] if rows else mark)

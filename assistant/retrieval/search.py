@@ -24,7 +24,7 @@ import numpy as np
 
 from assistant.config import Config
 from assistant.embedding.quantize import Int8Scale, binary_codes, load_ranges
-from assistant.retrieval.binary_index import BinaryIndex, read_codes, refine
+from assistant.retrieval.binary_index import BinaryIndex, change_mark, changes_since, read_codes_of, refine
 
 SHORTLIST_MIN = 800
 SHORTLIST_FACTOR = 16
@@ -32,7 +32,6 @@ HAMMING_FACTOR = 10
 # A filtered search first looks this many times deeper in the global shortlist.
 FILTER_WIDENING = 5
 BATCH = 500  # ids per `IN (...)` statement
-TAIL = 256  # newest loaded codes `Searcher.refresh` re-checks
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FIRST_PERSON = re.compile(r"\b(i|me|my|mine|myself)\b", re.IGNORECASE)
 # Words too common to help BM25 tell chunks apart; the vector side still reads the whole question.
@@ -334,51 +333,45 @@ class Searcher:
     """Holds the binary index and int8 scale so repeated queries (the daemon, benchmarks) reuse them.
 
     After the store changes, `refresh()` brings the index up to date without reloading
-    it, or the daemon calls `index.add` / `index.remove` itself after each batch.
+    it: `Assistant.search` calls it before each query, and the daemon after each batch.
     """
 
     def __init__(self, db, embedder, config: Config | None = None) -> None:
         self.db = db
         self.embedder = embedder
         self.config = config or Config()
-        self.index = BinaryIndex.from_db(db, embedder.name)
+        self._load()
         self.scale = self._scale()
+
+    def _load(self) -> None:
+        # The mark is read first: a change committed while the codes load is applied again, harmlessly.
+        self.mark = change_mark(self.db)
+        self.index = BinaryIndex.from_db(self.db, self.embedder.name)
 
     def _scale(self) -> Int8Scale | None:
         ranges = load_ranges(self.db, self.embedder.name)
         return Int8Scale(ranges) if ranges is not None else None
 
     def refresh(self) -> tuple[int, int]:
-        """Pick up vectors stored or removed since the index was loaded: (added, removed).
+        """Apply the vector changes the store logged since the last look: (codes added or
+        replaced, codes removed).
 
-        Cheap when nothing changed: a count of the loaded id range, a look at the
-        newest `TAIL` codes, and the rows above the highest loaded id. The tail check is
-        there because SQLite hands a deleted highest rowid out again, so re-indexing
-        the most recent file can store different chunks under ids already loaded.
+        The store's change log (`vector_changes`) names every chunk whose vector was written
+        or removed, including chunk ids SQLite handed out again after a delete, so the index
+        equals the store afterwards. Cheap when nothing changed: one indexed read of the log.
         """
-        model = self.embedder.name
         if self.scale is None:
             self.scale = self._scale()
-        top, before = self.index.max_id, len(self.index)
-        removed = 0
-        stored = self.db.execute("SELECT count(*) FROM vectors WHERE model = ? AND chunk_id <= ?",
-                                 [model, top]).fetchone()[0]
-        if stored != before:
-            kept = [r[0] for r in self.db.execute("SELECT chunk_id FROM vectors WHERE model = ? AND chunk_id <= ?",
-                                                  [model, top])]
-            removed = self.index.remove(np.setdiff1d(self.index.ids, np.asarray(kept, dtype=np.int64)))
-        tail = self.index.ids[-TAIL:]
-        if len(tail):
-            ids, codes = read_codes(self.db, model, int(tail[0]) - 1, top)
-            rows = np.minimum(np.searchsorted(self.index.ids, ids), len(self.index) - 1)
-            changed = (self.index.ids[rows] != ids) | np.any(codes != self.index.codes[rows], axis=1)
-            if len(tail) == TAIL and changed.all():
-                self.index = BinaryIndex.from_db(self.db, model)
-                return len(self.index), before
-            self.index.add(ids[changed], codes[changed])
-        new_ids, new_codes = read_codes(self.db, model, top)
-        self.index.add(new_ids, new_codes)
-        return len(new_ids), removed
+        changed, mark = changes_since(self.db, self.mark)
+        if changed is None or len(changed) > max(len(self.index), 1000):
+            before = len(self.index)
+            self._load()  # the log no longer reaches back far enough, or reloading is cheaper
+            return len(self.index), before
+        removed = self.index.remove(changed)
+        ids, codes = read_codes_of(self.db, self.embedder.name, changed)
+        self.index.add(ids, codes)
+        self.mark = mark
+        return len(ids), removed
 
     def vector_lists(self, query: str, depth: int, filters: Filters,
                      among: np.ndarray | None = None) -> tuple[list[tuple], list[tuple]]:

@@ -45,7 +45,9 @@ def connect(path: Path | str, *, migrate: bool = True) -> sqlite_utils.Database:
         if migrate:
             from assistant.store.migrations import migrations
 
-            migrations.apply(db)
+            if migrations.pending(db):
+                with write_transaction(db):  # two processes opening a new store: one migrates, the other waits
+                    migrations.apply(db)
     except sqlite3.DatabaseError as exc:
         conn.close()
         if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable, disk full: not damage

@@ -109,3 +109,17 @@ def m005_embedding_models(db: Database) -> None:
         pk="chunk_id",
         foreign_keys=[("chunk_id", "chunks", "id")],
     )
+
+
+@migrations()
+def m006_vector_changes(db: Database) -> None:
+    # Every vector row written or removed, in order, so an index loaded in memory (the daemon's
+    # `Searcher`) catches up exactly with what changed: SQLite hands the rowids of deleted
+    # chunks out again, so chunk ids alone cannot tell a replaced code from an unchanged one.
+    # Only the newest 100,000 changes are kept; a reader further behind than that reloads.
+    db.execute("CREATE TABLE vector_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, chunk_id INTEGER NOT NULL)")
+    for event, rows in (("INSERT", ["new"]), ("DELETE", ["old"]), ("UPDATE", ["old", "new"])):
+        logged = " ".join(f"INSERT INTO vector_changes (chunk_id) VALUES ({row}.chunk_id);" for row in rows)
+        db.execute(f"CREATE TRIGGER vector_changes_{event.lower()} AFTER {event} ON vectors BEGIN {logged} END")
+    db.execute("CREATE TRIGGER vector_changes_trim AFTER INSERT ON vector_changes WHEN new.seq % 10000 = 0 "
+               "BEGIN DELETE FROM vector_changes WHERE seq <= new.seq - 100000; END")

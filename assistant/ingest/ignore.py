@@ -1,11 +1,10 @@
-"""Which changed paths the daemon never indexes: editors' temp, swap, lock and backup files.
+"""Which names are never indexed: hidden files and folders, editors' temp, swap, lock and backup files.
 
-Pure: it looks only at names, so it costs nothing per filesystem event.
+One rule for `assistant index` and the daemon (its watcher and its walks). Pure: it looks
+only at names, so it costs nothing per filesystem event.
 """
 
 from __future__ import annotations
-
-from pathlib import PurePath
 
 # Partial downloads and generic temp files.
 IGNORED_SUFFIXES = (".swp", ".swx", ".swo", ".tmp", ".temp", ".part", ".crdownload", ".partial", ".download", ".lock")
@@ -20,12 +19,3 @@ def ignored_name(name: str) -> bool:
     if name.startswith("#") and name.endswith("#"):  # emacs auto-save
         return True
     return name.lower().endswith(IGNORED_SUFFIXES)
-
-
-def ignored_path(path: PurePath, root: PurePath) -> bool:
-    """True when `path` or any folder between `root` and it is ignored (the indexer skips hidden folders too)."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        return True
-    return any(ignored_name(part) for part in parts)
