@@ -6,6 +6,7 @@ model, generator) only when first used.
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 
 from assistant.config import Config
@@ -17,6 +18,9 @@ class Assistant:
     def __init__(self, home: Home, config: Config | None = None) -> None:
         self.home = home.ensure()
         self.config = config or Config.load(home)
+        # One search (and index refresh) at a time on the shared `Searcher`; threads that
+        # search (the daemon's socket handlers, a draft picking exemplars) take turns here.
+        self._search_lock = threading.Lock()
 
     @cached_property
     def db(self):
@@ -71,8 +75,14 @@ class Assistant:
 
         return Searcher(self.db, self.embedder, self.config)
 
+    def refresh_search(self) -> None:
+        """Load what changed in the store into the search index now, so the next query need not."""
+        with self._search_lock:
+            self.searcher.refresh()
+
     def search(self, query: str, k: int = 10, **filters):
         from assistant.retrieval.search import Filters
 
-        self.searcher.refresh()
-        return self.searcher.search(query, k=k, filters=Filters(**filters))
+        with self._search_lock:
+            self.searcher.refresh()
+            return self.searcher.search(query, k=k, filters=Filters(**filters))
