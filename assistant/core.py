@@ -24,9 +24,13 @@ class Assistant:
 
     @cached_property
     def db(self):
+        """The store, its `author_is_me` flags brought in line with the configured `[me]`."""
+        from assistant.attribution import sync_attribution
         from assistant.store import connect
 
-        return connect(self.home.db_path)
+        db = connect(self.home.db_path)
+        sync_attribution(db, self.config.me)
+        return db
 
     @cached_property
     def plugins(self):

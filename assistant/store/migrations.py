@@ -97,3 +97,18 @@ def m004_quarantine_file_state(db: Database) -> None:
     # read an unchanged bad file again on every pass.
     db["quarantine"].add_column("size", int)
     db["quarantine"].add_column("mtime", float)
+
+
+@migrations()
+def m005_identity_fingerprint(db: Database) -> None:
+    # The `[me]` the stored `author_is_me` flags agree with (one row); when the config's `[me]`
+    # differs, `assistant.attribution.sync_attribution` recomputes the flags from the store.
+    db["identity"].create({"id": int, "fingerprint": str, "applied_at": str}, pk="id")
+
+
+@migrations()
+def m006_attachment_kind(db: Database) -> None:
+    # A mail attachment is a document of its own, not an email the person wrote: it never
+    # teaches style or serves as an exemplar. Attachments stored as mail become their own kind.
+    db.execute("UPDATE documents SET kind = 'attachment' "
+               "WHERE kind = 'mail' AND json_extract(meta, '$.attachment_of') IS NOT NULL")
