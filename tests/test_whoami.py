@@ -124,3 +124,35 @@ def test_sent_folder_names():
 
 def test_init_command_quotes_values():
     assert init_command(Identity(["Ana O'Neil"], [], [])) == "assistant init --force --name 'Ana O'\"'\"'Neil'"
+
+
+def test_a_store_from_before_the_fingerprint_is_brought_in_line_once(tmp_path):
+    """Stored attachments become their own kind; attribution is recomputed from what each row keeps."""
+    from assistant.attribution import sync_attribution
+    from assistant.store import connect
+    from assistant.store.migrations import migrations
+    from tests.conftest import PRIYA
+
+    path = tmp_path / "old.db"
+    old = connect(path, migrate=False)
+    migrations.apply(old, stop_before="m005_identity_fingerprint")
+    old["sources"].insert({"id": 1, "name": "mail", "kind": "mail", "added_at": ""})
+    rows = [  # (uri, kind, author, author_is_me as stored, meta)
+        ("m1", "mail", "Nandakumar, Priya <priya@fernhill.example>", 0, {}),  # sent before her address was set
+        ("m1#attachment/1", "mail", "Nandakumar, Priya <priya@fernhill.example>", 0, {"attachment_of": "m1"}),
+        ("m2", "mail", "Sam Okoye <sam@fernhill.example>", 0, {}),
+        ("c1", "chat", "priya", 0, {"conversation": "x"}),
+        ("c2", "chat", "Priya N", 1, {"conversation": "x", "slack_user": "U1"}),  # hers by a name not kept
+        ("c3", "chat", "sam", 0, {"conversation": "x"}),
+    ]
+    for uri, kind, author, mine, meta in rows:
+        old["documents"].insert({"source_id": 1, "uri": uri, "kind": kind, "author": author, "author_is_me": mine,
+                                 "recipients": "[]", "meta": json.dumps(meta)})
+    old.conn.close()
+
+    db = connect(path)
+    assert sync_attribution(db, PRIYA) == 3
+    got = {r["uri"]: (r["kind"], r["author_is_me"]) for r in db.query("SELECT uri, kind, author_is_me FROM documents")}
+    assert got == {"m1": ("mail", 1), "m1#attachment/1": ("attachment", 1), "m2": ("mail", 0),
+                   "c1": ("chat", 1), "c2": ("chat", 1), "c3": ("chat", 0)}
+    assert sync_attribution(db, PRIYA) == 0  # the fingerprint is stored: nothing to do next time
