@@ -188,7 +188,7 @@ def render_config(identity: Identity) -> str:
     """The commented config `assistant init` writes."""
     handles = list(dict.fromkeys(identity.handles + identity.names))
     return f"""\
-# persona-assistant configuration. Edit freely; `assistant init --force` rewrites it.
+# persona-assistant configuration. Edit freely; `assistant init --force` replaces only [me].
 
 [me]
 # Who you are. Style and facts about you are learned only from text you wrote,

@@ -6,6 +6,7 @@ model, generator) only when first used.
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 
 from assistant.config import Config
@@ -17,12 +18,19 @@ class Assistant:
     def __init__(self, home: Home, config: Config | None = None) -> None:
         self.home = home.ensure()
         self.config = config or Config.load(home)
+        # One search (and index refresh) at a time on the shared `Searcher`; threads that
+        # search (the daemon's socket handlers, a draft picking exemplars) take turns here.
+        self._search_lock = threading.Lock()
 
     @cached_property
     def db(self):
+        """The store, its `author_is_me` flags brought in line with the configured `[me]`."""
+        from assistant.attribution import sync_attribution
         from assistant.store import connect
 
-        return connect(self.home.db_path)
+        db = connect(self.home.db_path)
+        sync_attribution(db, self.config.me)
+        return db
 
     @cached_property
     def plugins(self):
@@ -102,11 +110,17 @@ class Assistant:
             for name in ("searcher", "embedder", "target_embedder"):
                 self.__dict__.pop(name, None)
 
+    def refresh_search(self) -> None:
+        """Load what changed in the store into the search index now, so the next query need not."""
+        with self._search_lock:
+            self.searcher.refresh()
+
     def search(self, query: str, k: int = 10, **filters):
         from assistant.retrieval.search import Filters
 
         if k < 1:  # the CLI checks too; this guards the daemon's socket and other callers
             raise UserError(f"k, the number of results, must be 1 or more, got {k}")
-        self.follow_store()
-        self.searcher.refresh()
-        return self.searcher.search(query, k=k, filters=Filters(**filters))
+        with self._search_lock:
+            self.follow_store()
+            self.searcher.refresh()
+            return self.searcher.search(query, k=k, filters=Filters(**filters))

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from assistant.config import Identity, remember_source_path, write_config
-from assistant.daemon.client import request
+from assistant.daemon.client import DaemonError, request
 from assistant.ingest.ignore import ignored_name
 from assistant.daemon.runtime import DaemonFiles
 from assistant.home import Home
@@ -106,7 +106,7 @@ class DaemonProcess:
     def status(self) -> dict | None:
         try:
             answer = self.ask({"op": "status"}, timeout=5)
-        except OSError:
+        except DaemonError:
             return None
         return answer["status"] if answer else None
 

@@ -219,7 +219,8 @@ def test_first_sync_stores_all_then_only_new_mail(dovecot, assistant, account):
     assert reply["author_is_me"] == 1 and reply["meta"]["thread"] == "<sam-1@fernhill.example>"
     assert reply["meta"]["attachments"] == [{"name": "stakes.txt", "type": "text/plain", "size": 38}]
     assert docs[f"{base}/INBOX;UIDVALIDITY={inbox_v}/;UID=1"]["author_is_me"] == 0
-    assert docs[f"{reply_uri}#attachment/1"]["author_is_me"] == 1
+    assert docs[f"{reply_uri}#attachment/1"]["author_is_me"] == 1  # she sent it; it is not one of her emails:
+    assert docs[f"{reply_uri}#attachment/1"]["kind"] == "attachment"
     # BODY.PEEK[]: nothing was marked as read on the server
     conn = dovecot.client(account.user)
     conn.select("INBOX", readonly=True)

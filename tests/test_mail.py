@@ -54,6 +54,8 @@ def test_eml_attribution_threading_dates_and_quotes(indexed):
     reply = docs[str(mail / "eml" / "02-priya-replies.eml")]
     assert (ask["author_is_me"], reply["author_is_me"]) == (0, 1)  # From matched case-insensitively
     assert reply["recipients"] == ["sam@fernhill.example", "janet@city.example"]  # To and Cc
+    assert reply["meta"]["recipient_names"] == {"sam@fernhill.example": "Sam Okoye", "janet@city.example": "Janet Liu"}
+    assert reply["meta"]["from"] == "priya@fernhill.example"  # what attribution is recomputed from
     assert reply["created_at"] == "2026-03-02T10:02:00-08:00"
     assert reply["meta"]["in_reply_to"] == "<root-alder-1@fernhill.example>"
     assert reply["meta"]["thread"] == ask["meta"]["thread"] == "<root-alder-1@fernhill.example>"
@@ -74,7 +76,9 @@ def test_attachments_are_listed_and_text_ones_indexed(indexed):
     ]
     notes, sizes = docs[f"{uri}#attachment/1"], docs[f"{uri}#attachment/2"]
     assert f"{uri}#attachment/3" not in docs  # a PDF is listed, not read as text
-    assert notes["kind"] == "mail" and notes["author_is_me"] == 0 and notes["title"] == "cabinet-notes.md"
+    # an attachment is a document of its own kind, not an email anyone wrote
+    assert notes["kind"] == sizes["kind"] == "attachment" and docs[uri]["kind"] == "mail"
+    assert notes["author_is_me"] == 0 and notes["title"] == "cabinet-notes.md"
     assert notes["meta"]["attachment_of"] == uri and notes["meta"]["thread"] == "<quote-kitchen-3@reyesbuild.example>"
     assert "pantry,60,210" in sizes["body"]
     hits = assistant.search("walnut veneer keeps the cabinets under budget", k=3)

@@ -47,11 +47,11 @@ def run(state, oneshot):
 
 
 def _answers(files, timeout: float = 5.0) -> dict | None:
-    from assistant.daemon.client import request
+    from assistant.daemon.client import DaemonError, request
 
     try:
         return request(files.socket, {"op": "status"}, timeout=timeout)
-    except OSError:
+    except DaemonError:  # listening but not answering: starting up, or stuck
         return None
 
 

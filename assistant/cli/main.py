@@ -86,7 +86,8 @@ def _echo_json(data) -> None:
 @click.option("--name", "names", multiple=True, help="Your name (repeatable); also counts as a chat handle.")
 @click.option("--email", "emails", multiple=True, help="An address you send mail from (repeatable).")
 @click.option("--handle", "handles", multiple=True, help="A chat handle or speaker name of yours (repeatable).")
-@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@click.option("--force", is_flag=True,
+              help="Replace who you are in an existing config; its sources, IMAP accounts and models stay.")
 @click.pass_obj
 def init(state, names, emails, handles, force):
     """Write the config that says who you are.
@@ -94,9 +95,11 @@ def init(state, names, emails, handles, force):
     With no options on a terminal it asks; in scripts pass --name/--email/--handle.
     """
     from assistant.config import Identity, write_config
+    from assistant.identity import replace_identity
 
     home = state.home
-    if home.config_path.exists() and not force:
+    existed = home.config_path.exists()
+    if existed and not force:
         raise UserError(f"{home.config_path} already exists; pass --force to overwrite it")
     if not (names or emails or handles) and sys.stdin.isatty():
         names = (click.prompt("Your name"),)
@@ -105,8 +108,10 @@ def init(state, names, emails, handles, force):
         handles = tuple(h.strip() for h in click.prompt("Chat handles (comma-separated)",
                                                          default="").split(",") if h.strip())
     identity = Identity(list(names), list(emails), list(dict.fromkeys(list(handles) + list(names))))
-    path = write_config(home, identity)
-    click.echo(f"Wrote {path}")
+    if existed and replace_identity(home, identity):
+        click.echo(f"Updated [me] in {home.config_path}; the rest of it is kept")
+    else:
+        click.echo(f"Wrote {write_config(home, identity)}")
     if not (names or emails):
         click.echo("Note: no name or email given, so nothing will count as your own writing yet; "
                    "edit the [me] section or re-run with --force.", err=True)
@@ -142,7 +147,7 @@ def whoami(state, as_json, accept):
         click.echo(f"  {s['field'][:-1]:<7} {s['value']}  ({s['evidence']})")
     if not accept:
         click.echo("Add them: assistant whoami --accept")
-        click.echo(f"  or write a fresh config: {data['init_command']}")
+        click.echo(f"  or set exactly these: {data['init_command']}")
 
 
 # -- index ------------------------------------------------------------------------------------
@@ -217,7 +222,8 @@ def _reembed(assistant, progress) -> None:
 @cli.command()
 @click.argument("query")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(min=1), help="How many results.")
-@click.option("--kind", type=click.Choice(["doc", "mail", "chat"]), help="Only this kind of text.")
+@click.option("--kind", type=click.Choice(["doc", "mail", "attachment", "chat"]),
+              help="Only this kind of text (an attachment is a file sent with mail).")
 @click.option("--mine/--others", default=None, help="Only what you wrote, or only what others wrote.")
 @click.option("--json", "as_json", is_flag=True, help="JSON rows: chunk id, uri, score, text, timestamp, stages.")
 @click.option("--why", is_flag=True, help="Say why each hit ranked: its place by meaning, by words, and boosts.")

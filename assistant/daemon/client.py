@@ -12,14 +12,20 @@ import socket
 from pathlib import Path
 
 NO_DAEMON_ENV = "ASSISTANT_NO_DAEMON"  # set to 1 to always answer in-process (benchmarks, tests)
+# A warm search answers in well under a second; past this one the caller searches itself,
+# which is sooner than waiting on a daemon that is stuck or swamped.
+SEARCH_TIMEOUT_S = 1.0
 
 
 class DaemonError(Exception):
-    """The daemon answered, but with an error (the message is its reason)."""
+    """A daemon listens but gave no usable answer: its error, silence past the timeout, or a hang-up."""
 
 
 def request(socket_path: Path, payload: dict, timeout: float = 60.0) -> dict | None:
-    """The daemon's answer to `payload`, or None when no daemon listens at `socket_path`."""
+    """The daemon's answer to `payload`, or None when no daemon listens at `socket_path`.
+
+    Every other failure, once connected, is a `DaemonError` whose message says what went wrong.
+    """
     if os.environ.get(NO_DAEMON_ENV) == "1" or not socket_path.exists():
         return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -28,12 +34,20 @@ def request(socket_path: Path, payload: dict, timeout: float = 60.0) -> dict | N
             conn.connect(str(socket_path))
         except OSError:  # a stale socket file, or a daemon that is shutting down
             return None
-        conn.sendall(json.dumps(payload).encode("utf-8") + b"\n")
-        with conn.makefile("rb") as reader:
-            line = reader.readline()
+        try:
+            conn.sendall(json.dumps(payload).encode("utf-8") + b"\n")
+            with conn.makefile("rb") as reader:
+                line = reader.readline()
+        except TimeoutError as exc:
+            raise DaemonError(f"it did not answer within {timeout:g} s") from exc
+        except OSError as exc:
+            raise DaemonError(f"the connection failed: {exc}") from exc
     if not line:
-        return None
-    answer = json.loads(line)
+        raise DaemonError("it closed the connection without answering")
+    try:
+        answer = json.loads(line)
+    except ValueError as exc:
+        raise DaemonError(f"its answer was not JSON ({exc})") from exc
     if not answer.get("ok"):
         raise DaemonError(answer.get("error", "the daemon gave no reason"))
     return answer
@@ -42,5 +56,6 @@ def request(socket_path: Path, payload: dict, timeout: float = 60.0) -> dict | N
 def search(socket_path: Path, query: str, k: int, filters: dict) -> list[dict] | None:
     """Hits as `Hit.as_json()` dicts from the daemon's warm index, or None when no daemon runs."""
     answer = request(socket_path, {"op": "search", "query": query, "k": k,
-                                   "filters": {key: value for key, value in filters.items() if value is not None}})
+                                   "filters": {key: value for key, value in filters.items() if value is not None}},
+                     timeout=SEARCH_TIMEOUT_S)
     return None if answer is None else answer["hits"]

@@ -25,16 +25,17 @@ class WarmAnswers:
     Searching goes through `Assistant.search`, the very call `assistant search` makes
     without a daemon, so warm and cold answers are the same. Its `Searcher` picks up
     what changed in the store before each query; `refresh()` does that right after a
-    batch, so the next query does not pay for it.
+    batch, so the next query does not pay for it. Searches take turns under the
+    assistant's search lock and drafts under their own, so a search never waits for
+    a draft to finish generating (a draft's own searches take the search lock briefly).
     """
 
     def __init__(self, assistant) -> None:
         self.assistant = assistant
-        self._lock = threading.Lock()
+        self._draft_lock = threading.Lock()
 
     def refresh(self) -> None:
-        with self._lock:
-            self.assistant.searcher.refresh()
+        self.assistant.refresh_search()
 
     def search(self, query: str, k: int = 10, filters: dict | None = None) -> list[dict]:
         from assistant.retrieval.search import Filters
@@ -44,11 +45,10 @@ class WarmAnswers:
         if unknown:
             raise ValueError(f"unknown search filter(s) {', '.join(sorted(unknown))}; "
                              f"use {', '.join(spec.name for spec in fields(Filters))}")
-        with self._lock:
-            return [hit.as_json() for hit in self.assistant.search(query, k=int(k), **filters)]
+        return [hit.as_json() for hit in self.assistant.search(query, k=int(k), **filters)]
 
     def draft(self, **options) -> dict:
-        with self._lock:
+        with self._draft_lock:
             result = self.assistant.skill("draft").run(self.assistant, **options)
         return asdict(result) if is_dataclass(result) else result
 

@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from statistics import median
 
+from assistant.profile import recipients
+
 _GREETING = re.compile(r"^\s*((?:hi|hiya|hey|hello|dear|morning|good morning|hi there|yo)\b[^\n,]{0,30},?)", re.I)
 _WORD = re.compile(r"(?<![\w'])[a-z][a-z']*(?![\w'])")
 _FUNCTION_WORDS = frozenset(
@@ -31,7 +33,8 @@ class StyleProfile:
     per_100_words: dict[str, float] = field(default_factory=dict)
     phrases: list[str] = field(default_factory=list)
     correspondents: list[tuple[str, int]] = field(default_factory=list)
-    by_correspondent: dict[str, dict] = field(default_factory=dict)  # address → greeting, sign-off
+    # address → name, emails (how many went to them), greeting, sign-off
+    by_correspondent: dict[str, dict] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,13 +66,12 @@ class StyleProfile:
         return self._for(recipient).get("greeting") or (self.greetings[0][0] if self.greetings else None)
 
     def _for(self, recipient: str | None) -> dict:
+        """The habits for whom `recipient` names (`recipients.matches`), the most written-to first."""
         if not recipient:
             return {}
-        needle = recipient.lower()
-        for address, habits in self.by_correspondent.items():
-            if needle in address or needle in habits.get("name", "").lower():
-                return habits
-        return {}
+        found = [habits for address, habits in self.by_correspondent.items()
+                 if recipients.matches(recipient, address, habits.get("name", ""))]
+        return max(found, key=lambda habits: habits.get("emails", 0), default={})
 
 
 def greeting_of(text: str) -> str | None:
@@ -170,19 +172,21 @@ def learn_style(db) -> StyleProfile:
     total_words = sum(words) or 1
     greetings = Counter(g for g in map(greeting_of, texts) if g)
     signoffs = Counter(s for s in map(signoff_of, texts) if s)
-    correspondents: Counter = Counter()
+    correspondents_count: Counter = Counter()
     habits: dict[str, Counter] = {}
     for row in mine:
         for address in json.loads(row["recipients"] or "[]"):
-            correspondents[address] += 1
+            correspondents_count[address] += 1
             seen = habits.setdefault(address, Counter())
             if g := greeting_of(row["text"]):
                 seen["greeting:" + g] += 1
             if s := signoff_of(row["text"]):
                 seen["signoff:" + s] += 1
+    people = recipients.correspondents(db)
     by_correspondent = {}
     for address, seen in habits.items():
-        entry = {}
+        entry = {"name": people[address].name if address in people else "",
+                 "emails": correspondents_count[address]}
         for key in ("greeting", "signoff"):
             best = [k for k, _ in seen.most_common() if k.startswith(key + ":")]
             if best:
@@ -201,6 +205,6 @@ def learn_style(db) -> StyleProfile:
             "question": round(100 * joined.count("?") / total_words, 2),
         },
         phrases=distinctive_phrases(texts, others),
-        correspondents=correspondents.most_common(8),
+        correspondents=correspondents_count.most_common(8),
         by_correspondent=by_correspondent,
     )

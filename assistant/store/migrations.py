@@ -123,3 +123,18 @@ def m006_vector_changes(db: Database) -> None:
         db.execute(f"CREATE TRIGGER vector_changes_{event.lower()} AFTER {event} ON vectors BEGIN {logged} END")
     db.execute("CREATE TRIGGER vector_changes_trim AFTER INSERT ON vector_changes WHEN new.seq % 10000 = 0 "
                "BEGIN DELETE FROM vector_changes WHERE seq <= new.seq - 100000; END")
+
+
+@migrations()
+def m007_identity_fingerprint(db: Database) -> None:
+    # The `[me]` the stored `author_is_me` flags agree with (one row); when the config's `[me]`
+    # differs, `assistant.attribution.sync_attribution` recomputes the flags from the store.
+    db["identity"].create({"id": int, "fingerprint": str, "applied_at": str}, pk="id")
+
+
+@migrations()
+def m008_attachment_kind(db: Database) -> None:
+    # A mail attachment is a document of its own, not an email the person wrote: it never
+    # teaches style or serves as an exemplar. Attachments stored as mail become their own kind.
+    db.execute("UPDATE documents SET kind = 'attachment' "
+               "WHERE kind = 'mail' AND json_extract(meta, '$.attachment_of') IS NOT NULL")

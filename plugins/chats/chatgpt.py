@@ -61,7 +61,6 @@ class ChatGPTSource:
                 text = _text(message)
                 if role not in SPEAKERS or not text:
                     continue
-                mine = role == "user"
-                speaker = me.display_name if mine else SPEAKERS[role]
+                speaker = me.display_name if role == "user" else SPEAKERS[role]
                 uri = f"{path}#conversation={conversation_id}&node={node.get('id') or message.get('id')}"
-                yield chat_item(uri, title, speaker, text, _when(message.get("create_time")), mine, role=role)
+                yield chat_item(uri, title, speaker, text, _when(message.get("create_time")), me, role=role)

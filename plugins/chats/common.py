@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from assistant.attribution import is_mine
+from assistant.config import Identity
 from assistant.sources import Item, SkipFile
 from assistant.textfiles import check_size
 
@@ -12,18 +14,23 @@ MAX_EXPORT_BYTES = 200 * 1024 * 1024
 SPECIFIC_PRIORITY = 10  # chat shapes are checked before the generic text and JSONL sources
 
 
-def chat_item(uri: str, conversation: str, speaker: str, text: str, timestamp: str, mine: bool,
+def chat_item(uri: str, conversation: str, speaker: str, text: str, timestamp: str, me: Identity,
               **meta) -> Item:
-    """One chat message as a document: its title and `meta.conversation` name the conversation."""
+    """One chat message as a document: its title and `meta.conversation` name the conversation.
+
+    Whose it is follows `is_mine` from what is stored with it: the speaker, any other names
+    of theirs in `meta["aliases"]`, or the `meta["role"]` of an assistant conversation.
+    """
+    meta = {"conversation": conversation, **({} if "role" in meta else {"aliases": []}), **meta}
     return Item(
         uri=uri,
         text=text,
         kind="chat",
-        author_is_me=mine,
+        author_is_me=is_mine(me, "chat", speaker, meta),
         title=conversation,
         author=speaker,
         created_at=timestamp,
-        meta={"conversation": conversation, **meta},
+        meta=meta,
     )
 
 

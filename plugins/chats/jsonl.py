@@ -55,4 +55,4 @@ class JsonlChatSource:
                 yield Failure(uri, f"chat line {number} lacks {', '.join(missing)}")
                 continue
             yield chat_item(uri, message["conversation"], message["speaker"], message["text"],
-                            str(message.get("timestamp", "")), me.owns_handle(message["speaker"]))
+                            str(message.get("timestamp", "")), me)

@@ -52,6 +52,5 @@ class SessionsSource:
             if role not in ROLES or not isinstance(text, str):
                 yield Failure(uri, f"session line {number} needs a role (user or assistant) and a text")
                 continue
-            mine = role == "user"
-            speaker = me.display_name if mine else ASSISTANT_SPEAKER
-            yield chat_item(uri, conversation, speaker, text, str(turn.get("timestamp", "")), mine, role=role)
+            speaker = me.display_name if role == "user" else ASSISTANT_SPEAKER
+            yield chat_item(uri, conversation, speaker, text, str(turn.get("timestamp", "")), me, role=role)

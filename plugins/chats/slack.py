@@ -88,5 +88,5 @@ class SlackSource:
             when = datetime.fromtimestamp(float(ts), timezone.utc).isoformat(timespec="seconds")
         except ValueError:
             when = ""
-        return chat_item(f"{day}#ts={ts}", conversation, aliases[0], text.strip(), when,
-                         any(me.owns_handle(alias) for alias in aliases), slack_user=user)
+        return chat_item(f"{day}#ts={ts}", conversation, aliases[0], text.strip(), when, me,
+                         aliases=aliases[1:], slack_user=user)

@@ -66,5 +66,6 @@ class TelegramSource:
                 if not text:
                     continue
                 speaker = str(message.get("from") or message.get("from_id") or "")
-                mine = me.owns_handle(speaker) or me.owns_handle(str(message.get("from_id", "")))
-                yield chat_item(uri, conversation, speaker, text, str(message.get("date", "")), mine)
+                from_id = str(message.get("from_id") or "")
+                yield chat_item(uri, conversation, speaker, text, str(message.get("date", "")), me,
+                                aliases=[from_id] if from_id and from_id != speaker else [])

@@ -82,5 +82,4 @@ class WhatsAppSource:
             speaker, message = said.group(1).strip(), said.group(2).strip()
             if not message or message.startswith("\u200e") or message.lower() in _STUBS:
                 continue
-            yield chat_item(f"{path}#L{number}", conversation, speaker, message, _timestamp(match, day_first),
-                            me.owns_handle(speaker))
+            yield chat_item(f"{path}#L{number}", conversation, speaker, message, _timestamp(match, day_first), me)

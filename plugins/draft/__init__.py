@@ -28,51 +28,82 @@ class DraftResult:
     prefilled: str = ""  # the start of `draft` that the prompt wrote, not the model (a base model's greeting)
 
 
-def pick_exemplars(assistant, instruction: str, to: str | None):
+@dataclass
+class DraftPrompt:
+    """What the model is given: chat `messages`, or a completion `text` ending in `opening`."""
+
+    exemplars: list
+    messages: list[dict] | None = None
+    text: str | None = None
+    opening: str = ""
+
+
+def pick_exemplars(assistant, instruction: str, recipient=None):
+    """The person's own emails closest to the request, those to `recipient` (a `Recipient`) first.
+
+    Only emails (kind `mail`) the person wrote qualify: never an attachment, never others' mail."""
     from assistant.prompt.draft import Exemplar
 
-    query = f"{instruction} {to or ''}".strip()
+    query = f"{instruction} {recipient.name or recipient.query if recipient else ''}".strip()
     hits = []
-    if to:
-        hits += assistant.search(query, k=MAX_EXEMPLARS, mine=True, kind="mail", correspondent=to.split()[0])
+    for address in recipient.addresses if recipient else []:
+        hits += [hit for hit in assistant.search(query, k=MAX_EXEMPLARS, mine=True, kind="mail", correspondent=address)
+                 if address in _recipients(assistant, hit.document_id)]
     hits += assistant.search(query, k=MAX_EXEMPLARS * 3, mine=True, kind="mail")
     chosen, seen_docs = [], set()
     for hit in hits:
         if hit.document_id in seen_docs:
             continue
         seen_docs.add(hit.document_id)
-        recipients = assistant.db["documents"].get(hit.document_id)["recipients"]
-        chosen.append(Exemplar(hit.chunk_id, ", ".join(json.loads(recipients or "[]")), hit.title, hit.text))
+        chosen.append(Exemplar(hit.chunk_id, ", ".join(_recipients(assistant, hit.document_id)), hit.title, hit.text))
         if len(chosen) == MAX_EXEMPLARS:
             break
     return chosen
 
 
-def draft(assistant, instruction: str, to: str | None = None, personalize: bool = True,
-          max_tokens: int = 220, temperature: float = 0.7) -> DraftResult:
+def _recipients(assistant, document_id: int) -> list[str]:
+    return json.loads(assistant.db["documents"].get(document_id)["recipients"] or "[]")
+
+
+def build_prompt(assistant, instruction: str, to: str | None, personalize: bool, chat: bool) -> DraftPrompt:
+    """The prompt for a chat model (`chat`) or a base model. Whom `to` names is resolved once
+    (`recipients.resolve`), and exemplars, style notes and the greeting all follow it."""
+    from assistant.profile.recipients import resolve
     from assistant.profile.style import learn_style
     from assistant.prompt.draft import completion_prompt, draft_messages
 
-    started = time.perf_counter()
     name = assistant.config.me.display_name
-    exemplars, notes, greeting = [], [], None
-    if personalize:
-        style = learn_style(assistant.db)
-        exemplars = pick_exemplars(assistant, instruction, to)
-        notes = style.notes(to)
-        greeting = style.greeting_for(to)
+    if not personalize:
+        if chat:
+            return DraftPrompt([], messages=draft_messages(name, instruction, to, [], []))
+        text, opening = completion_prompt("one person", instruction, to, None, [])
+        return DraftPrompt([], text=text, opening=opening)
+    recipient = resolve(assistant.db, to) if to else None
+    style = learn_style(assistant.db)
+    exemplars = pick_exemplars(assistant, instruction, recipient)
+    shown = f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to
+    if chat:
+        return DraftPrompt(exemplars, messages=draft_messages(name, instruction, shown, style.notes(to), exemplars))
+    greeting = style.greeting_for(to)
+    salutation = f"{greeting} {recipient.first_name}" if greeting and recipient else None
+    text, opening = completion_prompt(name, instruction, shown, salutation, exemplars)
+    return DraftPrompt(exemplars, text=text, opening=opening)
+
+
+def draft(assistant, instruction: str, to: str | None = None, personalize: bool = True,
+          max_tokens: int = 220, temperature: float = 0.7) -> DraftResult:
+    from assistant.prompt.draft import COMPLETION_STOPS
+
+    started = time.perf_counter()
     generator = assistant.generator
-    if generator.has_chat_template:
-        text = generator.chat(draft_messages(name, instruction, to, notes, exemplars),
-                              max_tokens=max_tokens, temperature=temperature)
+    prompt = build_prompt(assistant, instruction, to, personalize, generator.has_chat_template)
+    if prompt.messages is not None:
+        text = generator.chat(prompt.messages, max_tokens=max_tokens, temperature=temperature)
     else:
-        prompt, opening = completion_prompt(name if personalize else "one person", instruction, to, greeting,
-                                            exemplars)
-        text = opening + generator.complete(prompt, max_tokens=max_tokens, temperature=temperature,
-                                            stop=["###", "\nTo:", "\nSubject:"])
-    opening = "" if generator.has_chat_template else opening
-    return DraftResult(text.strip(), [e.chunk_id for e in exemplars], generator.name,
-                       round(time.perf_counter() - started, 2), prefilled=opening.strip())
+        text = prompt.opening + generator.complete(prompt.text, max_tokens=max_tokens, temperature=temperature,
+                                                   stop=COMPLETION_STOPS)
+    return DraftResult(text.strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
+                       round(time.perf_counter() - started, 2), prefilled=(prompt.opening or "").strip())
 
 
 class DraftSkill:

@@ -54,14 +54,19 @@ def header(message: Message, name: str) -> str:
     return decode_header_value(values[0]) if values else ""
 
 
-def addresses(message: Message, *names: str) -> list[str]:
-    """Lower-cased addresses from the named headers, skipping anything that is not an address."""
+def named_addresses(message: Message, *names: str) -> dict[str, str]:
+    """Lower-cased address → display name ("" when none) from the named headers, in order,
+    skipping anything that is not an address."""
     values = [decode_header_value(v) for name in names for v in raw_values(message, name)]
     try:
         pairs = email.utils.getaddresses(values)
     except (ValueError, TypeError, IndexError):
         pairs = [("", word) for value in values for word in re.split(r"[\s,;]+", value)]
-    return [addr.lower() for _, addr in pairs if "@" in addr]
+    found: dict[str, str] = {}
+    for name, addr in pairs:
+        if "@" in addr:
+            found[addr.lower()] = found.get(addr.lower()) or name.strip()
+    return found
 
 
 def sender(message: Message) -> tuple[str, str]:

@@ -1,4 +1,9 @@
-"""One raw message → the `Item`s it holds: the message itself and each text attachment."""
+"""One raw message → the `Item`s it holds: the message itself and each text attachment.
+
+Only the message body is the sender's writing, stored as kind `mail`. A text attachment is
+a document of its own kind, `attachment` (a spreadsheet, notes, a draft contract): found by
+search, never learned from as the sender's email style or used as an exemplar.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from email.message import Message
 from pathlib import PurePath
 from typing import Callable, Iterator
 
+from assistant.attribution import is_mine
 from assistant.config import Identity
 from assistant.sources import Failure, Item
 from assistant_plugins.mail.body import charset_of, decode_bytes, part_text, split_body
-from assistant_plugins.mail.headers import addresses, date_iso, decode_header_value, header, sender, thread_links
+from assistant_plugins.mail.headers import date_iso, decode_header_value, header, named_addresses, sender, thread_links
 
 TEXT_ATTACHMENT_TYPES = {"text/plain", "text/markdown", "text/x-markdown", "text/csv"}
 TEXT_ATTACHMENT_SUFFIXES = {".txt", ".md", ".markdown", ".csv"}
@@ -61,19 +67,23 @@ def message_items(raw: bytes, uri: str, me: Identity, meta: dict | None = None) 
     """The message at `uri` and its text attachments (`URI#attachment/N`, N counting from 1).
 
     The message is the person's own when its From is one of their addresses; its attachments
-    share that authorship. Every attachment is listed in the message's meta (name, type, size).
+    share that sender. Every attachment is listed in the message's meta (name, type, size);
+    `meta.recipient_names` keeps the display name each recipient was addressed by.
     """
     message = parse_bytes(raw)
     from_name, from_addr = sender(message)
     body_part, attachment_parts = _split_parts(message)
     authored, quoted, signature = split_body(part_text(body_part) if body_part is not None else "")
     links = thread_links(message)
+    recipients = named_addresses(message, "To", "Cc")
+    author = f"{from_name} <{from_addr}>" if from_name and from_addr else (from_addr or from_name)
     common = {
-        "author_is_me": me.owns_address(from_addr),
-        "author": f"{from_name} <{from_addr}>" if from_name and from_addr else (from_addr or from_name),
-        "recipients": addresses(message, "To", "Cc"),
+        "author_is_me": is_mine(me, "mail", author, {"from": from_addr}),
+        "author": author,
+        "recipients": list(recipients),
         "created_at": date_iso(message),
     }
+    meta = {**(meta or {}), "from": from_addr}
     subject = header(message, "Subject")
     listed: list[dict] = []
     attachment_items: list[Item] = []
@@ -87,9 +97,9 @@ def message_items(raw: bytes, uri: str, me: Identity, meta: dict | None = None) 
             attachment_items.append(Item(
                 uri=f"{uri}#attachment/{n}",
                 text=decode_bytes(data, charset_of(part)).replace("\r\n", "\n"),
-                kind="mail",
+                kind="attachment",
                 title=name,
-                meta={**(meta or {}), "attachment_of": uri, "subject": subject, "type": content_type,
+                meta={**meta, "attachment_of": uri, "subject": subject, "type": content_type,
                       "message_id": links["message_id"], "thread": links["thread"]},
                 **common,
             ))
@@ -98,8 +108,8 @@ def message_items(raw: bytes, uri: str, me: Identity, meta: dict | None = None) 
         text=authored,
         kind="mail",
         title=subject,
-        meta={**(meta or {}), **links, "quoted_chars": len(quoted), "signature": signature[:300],
-              "attachments": listed},
+        meta={**meta, **links, "quoted_chars": len(quoted), "signature": signature[:300],
+              "attachments": listed, "recipient_names": {a: n for a, n in recipients.items() if n}},
         **common,
     )
     return [item, *attachment_items]
