@@ -141,3 +141,13 @@ def test_untrusted_mail_never_becomes_an_exemplar(sample_assistant):
     assert exemplars
     texts = " ".join(e.text for e in exemplars)
     assert "Ignore all previous instructions" not in texts
+
+
+def test_a_draft_wrapped_in_an_echoed_email_tag_is_unwrapped():
+    from assistant.prompt.draft import unwrap_echo
+
+    echoed = ('<email to="sam@fernhill.example" subject="Site visit">\nHiya Sam,\n\nFriday works.\n\n'
+              'Onwards,\nPriya\n</email>')
+    assert unwrap_echo(echoed) == "Hiya Sam,\n\nFriday works.\n\nOnwards,\nPriya"
+    plain = "Hiya Sam,\n\nSee <email> tags? No.\n\nPriya"
+    assert unwrap_echo(plain) == plain

@@ -105,3 +105,13 @@ def completion_prompt(name: str, instruction: str, to: str | None, salutation: s
 
 # Where a base model's email ends: the separator, or the headers of another one.
 COMPLETION_STOPS = ["###", "\nTo:", "\nSubject:"]
+
+
+ECHOED_TAG = re.compile(r"\A\s*<email\b[^>\n]*>\s*\n(?P<body>.*?)\s*(</email>\s*)?\Z", re.S)
+
+
+def unwrap_echo(text: str) -> str:
+    """A chat model that copies the exemplars' shape wraps its draft in an <email …> tag of its own
+    (Qwen2.5 does): the draft is what is inside."""
+    match = ECHOED_TAG.match(text)
+    return match["body"] if match else text

@@ -92,13 +92,13 @@ def build_prompt(assistant, instruction: str, to: str | None, personalize: bool,
 
 def draft(assistant, instruction: str, to: str | None = None, personalize: bool = True,
           max_tokens: int = 220, temperature: float = 0.7) -> DraftResult:
-    from assistant.prompt.draft import COMPLETION_STOPS
+    from assistant.prompt.draft import COMPLETION_STOPS, unwrap_echo
 
     started = time.perf_counter()
     generator = assistant.generator
     prompt = build_prompt(assistant, instruction, to, personalize, generator.has_chat_template)
     if prompt.messages is not None:
-        text = generator.chat(prompt.messages, max_tokens=max_tokens, temperature=temperature)
+        text = unwrap_echo(generator.chat(prompt.messages, max_tokens=max_tokens, temperature=temperature))
     else:
         text = prompt.opening + generator.complete(prompt.text, max_tokens=max_tokens, temperature=temperature,
                                                    stop=COMPLETION_STOPS)
