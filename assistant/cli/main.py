@@ -389,3 +389,7 @@ from assistant.cli.daemon import daemon  # noqa: E402  (the group lives in its o
 
 cli.add_command(daemon)
 _register_plugin_commands()
+
+from assistant.cli.tui import tui  # noqa: E402
+
+cli.add_command(tui)
