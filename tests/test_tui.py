@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -142,16 +144,17 @@ async def test_draft_shows_why_and_saves_an_eml(sample_home, embedder):
         why = text_of(app, "#draft-why")
         assert "Your emails used as examples" in why and "• none found" not in why
         sent_titles = {r["title"] for r in app.assistant.db.query("SELECT title FROM documents WHERE author_is_me = 1")}
-        listed = [line[2:].rsplit(" (", 1)[0] for line in why.splitlines() if line.startswith("• ") and "(" in line]
+        examples = why.split("Your emails used as examples:\n")[1].split("\n\n")[0].splitlines()
+        listed = [line[2:].rsplit(" (", 1)[0] for line in examples]
         assert listed and set(listed) <= sent_titles
         assert "Opens with a greeting like" in why
         await pilot.press("ctrl+s")
         await pilot.pause()
         saved = list((sample_home.root / "drafts").glob("*.eml"))
         assert len(saved) == 1
-        message = email.message_from_bytes(saved[0].read_bytes())
+        message = email.message_from_bytes(saved[0].read_bytes(), policy=email.policy.default)
         assert message["To"] == "Sam" and message["From"] == "priya@fernhill.example"
-        assert message.get_payload().strip() == text.strip()
+        assert message.get_content().strip() == text.strip()
         assert not errors(app)
 
 
@@ -292,10 +295,10 @@ def test_snapshot(area, size, sample_home, embedder, snap_compare):
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_assistant_tui_in_a_real_terminal_searches(sample_home):
     session = f"assistant-tui-test-{os.getpid()}"
-    env = {**os.environ, "ASSISTANT_HOME": str(sample_home.root)}
-    command = f"{sys.executable} -m assistant tui"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], env=env,
-                   check=True)
+    # A running tmux server starts commands in its own environment, so the command carries its own.
+    env = {"ASSISTANT_HOME": str(sample_home.root), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "assistant", "tui"])
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
 
     def screen_shows(needle: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -312,7 +315,7 @@ def test_assistant_tui_in_a_real_terminal_searches(sample_home):
         subprocess.run(["tmux", "send-keys", "-t", session, "-l", "the planting rota for Sam"], check=True)
         subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
         screen = screen_shows("[1] ", 240)
-        assert "You: the planting rota for Sam" in screen
+        assert "You: the planting rota for Sam" in screen, screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 

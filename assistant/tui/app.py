@@ -43,9 +43,8 @@ CHAT_HELP = ("/draft INSTRUCTION  open Draft with this request and start it\n"
              "/forget             delete this session's file and start a new one\n"
              "/help               this list\n"
              "Keys: F1-F5 switch areas, ctrl+p commands, ? keys (outside a text box), ctrl+q quit.")
-NO_FACTS = ("Facts about you are not learned yet. When that part of the profile lands, each fact will be "
-            "listed here with its evidence, and you will be able to edit or delete it. Nothing is invented "
-            "in the meantime.")
+NO_FACTS = ("Facts about you are not learned yet: when they are, each will be listed here with its "
+            "evidence, for you to edit or delete. Below is only what your own emails show.")
 NO_SUGGESTIONS = ("No suggestions yet: the suggest skill has not landed. When it does, replies you owe and "
                   "follow-ups from your own mail will be listed here, each with the messages behind it.")
 
@@ -102,6 +101,8 @@ class AssistantApp(App):
     #draft-buttons Button, #index-row Button { margin-right: 1; min-width: 8; }
     #draft-text { height: 1fr; min-height: 4; }
     #index-path { width: 1fr; }
+    #index-progress { display: none; }
+    #index-progress.running { display: block; }
     DataTable { height: auto; max-height: 12; margin-bottom: 1; }
     .heading { text-style: bold; margin-top: 1; }
     """
@@ -147,16 +148,15 @@ class AssistantApp(App):
                                  id="draft-why", markup=False)
             with TabPane("Profile", id="profile"):
                 with VerticalScroll():
+                    yield Static(NO_FACTS, id="profile-facts", markup=False)
                     yield Static("How you write", classes="heading")
                     yield Static("Reading your profile…", id="profile-style", markup=False)
                     yield DataTable(id="profile-people", cursor_type="row", zebra_stripes=True)
-                    yield Static("What I know about you", classes="heading")
-                    yield Static(NO_FACTS, id="profile-facts", markup=False)
             with TabPane("Sources", id="sources"):
                 with VerticalScroll():
                     yield Static("Daemon: …", id="sources-daemon", markup=False)
                     yield DataTable(id="sources-counts", cursor_type="row", zebra_stripes=True)
-                    yield Static("Could not be read", classes="heading")
+                    yield Static("Could not be read", id="sources-errors-heading", classes="heading")
                     yield DataTable(id="sources-errors", cursor_type="row", zebra_stripes=True)
                     with Horizontal(id="index-row"):
                         yield Input(placeholder="Folder or mailbox to add (empty: configured paths)",
@@ -240,6 +240,8 @@ class AssistantApp(App):
         table.clear()
         for row in counts:
             table.add_row(row["source"], row["kind"], row["documents"], row["mine"], row["documents"] - row["mine"])
+        self.query_one("#sources-errors-heading", Static).update(
+            f"Could not be read: {len(errors)}" + ("" if errors else " (everything indexed was stored)"))
         errors_table = self.query_one("#sources-errors", DataTable)
         errors_table.clear()
         for row in errors:
@@ -325,9 +327,10 @@ class AssistantApp(App):
     # -- chat -----------------------------------------------------------------------------------
 
     def _clear_chat(self, hint: str) -> None:
-        log = self.query_one("#chat-log", VerticalScroll)
-        log.remove_children()
-        log.mount(Static(hint, id="chat-hint", markup=False))
+        for turn in self.query_one("#chat-log", VerticalScroll).children:
+            if turn.id != "chat-hint":
+                turn.remove()
+        self.query_one("#chat-hint", Static).update(hint)
 
     def _say(self, text: str, kind: str) -> Static:
         log = self.query_one("#chat-log", VerticalScroll)
@@ -481,6 +484,7 @@ class AssistantApp(App):
                 indexer = Indexer(self.assistant)
                 units = indexer.discover(paths)
                 self.call_from_thread(bar.update, total=max(len(units), 1), progress=0)
+                self.call_from_thread(bar.add_class, "running")
                 indexer.on_progress = lambda path: self.call_from_thread(bar.advance, 1)
                 report = indexer.run(paths, units)
             for path in paths:
