@@ -136,7 +136,7 @@ class AssistantApp(App):
             with TabPane("Draft", id="draft"):
                 with Horizontal():
                     with Vertical(id="draft-form"):
-                        yield Input(placeholder="What should the email say?", id="draft-instruction")
+                        yield Input(placeholder="What should the email say?", id="draft-instruction", select_on_focus=False)
                         yield Input(placeholder="To (a name; → accepts a suggestion)", id="draft-to")
                         with Horizontal(id="draft-buttons"):
                             yield Button("Draft", id="draft-go", variant="primary")
@@ -352,7 +352,9 @@ class AssistantApp(App):
             elif command == "/forget":
                 self.action_forget_session()
             elif command == "/draft":
-                self.query_one("#draft-instruction", Input).value = rest.strip()
+                box = self.query_one("#draft-instruction", Input)
+                box.value = rest.strip()
+                box.cursor_position = len(box.value)
                 self.action_area("draft")
                 if rest.strip():
                     self.start_draft()
