@@ -173,6 +173,9 @@ class AssistantApp(App):
         self.query_one("#sources-counts", DataTable).add_columns("source", "kind", "documents", "yours", "others")
         self.query_one("#sources-errors", DataTable).add_columns("file", "source", "reason")
         self.query_one("#chat-input", Input).focus()
+
+    def on_ready(self) -> None:
+        """After the first frame: worker threads importing the store and models would slow it down."""
         self.load_overview()
         if self.preload:
             self.load_models()
