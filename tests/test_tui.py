@@ -323,3 +323,29 @@ def test_assistant_tui_in_a_real_terminal_searches(sample_home):
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
+
+
+# -- the command --------------------------------------------------------------------------------
+
+def test_assistant_help_lists_tui_without_importing_textual():
+    from tests.conftest import run_cli
+
+    assert "tui" in run_cli("--help").stdout
+    probe = subprocess.run([sys.executable, "-c", "import sys, assistant.cli.main; print('textual' in sys.modules)"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "False"
+
+
+def test_native_output_goes_to_the_log_and_the_screen_keeps_its_own_handle(tmp_path, capfd):
+    from assistant.cli.tui import screen_apart_from_native_output
+    from assistant.generation.llama import quiet_native_stderr
+
+    log = tmp_path / "logs" / "tui.log"
+    with screen_apart_from_native_output(log):
+        os.write(2, b"native note\n")
+        with quiet_native_stderr():  # what a model load does to descriptor 2
+            sys.__stderr__.write("frame drawn during a load\n")
+            sys.__stderr__.flush()
+    os.write(2, b"after\n")
+    assert log.read_text() == "native note\n"
+    assert capfd.readouterr().err == "frame drawn during a load\nafter\n"
