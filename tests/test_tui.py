@@ -238,11 +238,32 @@ async def test_reindex_of_a_missing_path_names_it(sample_home, embedder):
         assert "/no/such/folder does not exist" in errors(app)[0].message
 
 
-async def test_suggestions_say_the_skill_has_not_landed(sample_home, embedder):
+async def test_suggestions_list_only_mail_without_a_reply(sample_home, embedder, tmp_path):
     app = sample_app(sample_home, embedder)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         await pilot.press("f5")
-        assert "suggest skill has not landed" in text_of(app, "#suggestions-empty")
+        assert text_of(app, "#suggestions-note").startswith("No replies owed")  # she answered all of it
+        assert not app.query_one("#suggestions-owed", DataTable).display
+
+    from assistant.ingest.pipeline import index_paths
+
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "sam-gravel.eml").write_text(
+        "From: Sam Okoye <sam@fernhill.example>\nTo: priya@fernhill.example\nSubject: gravel for the paths?\n"
+        "Date: Mon, 03 Aug 2026 09:00:00 +0000\nMessage-ID: <gravel.0803@fernhill.example>\n\n"
+        "Which gravel did we settle on for the paths?\n")
+    (tmp_path / "inbox" / "stranger.eml").write_text(
+        "From: Someone New <new@elsewhere.example>\nTo: priya@fernhill.example\nSubject: hello\n"
+        "Date: Tue, 04 Aug 2026 09:00:00 +0000\nMessage-ID: <hello.0804@elsewhere.example>\n\nHi there.\n")
+    assert index_paths(app.assistant, [tmp_path / "inbox"]).failed == 0
+    app = sample_app(sample_home, embedder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.query_one("#suggestions-owed", DataTable)
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows == [["Sam Okoye <sam@fernhill.example>", "gravel for the paths?", "2026-08-03"]]
+        assert text_of(app, "#suggestions-note").startswith("Replies you may owe")
 
 
 # -- keys, palette, resize ----------------------------------------------------------------------

@@ -45,8 +45,10 @@ CHAT_HELP = ("/draft INSTRUCTION  open Draft with this request and start it\n"
              "Keys: F1-F5 switch areas, ctrl+p commands, ? keys (outside a text box), ctrl+q quit.")
 NO_FACTS = ("Facts about you are not learned yet: when they are, each will be listed here with its "
             "evidence, for you to edit or delete. Below is only what your own emails show.")
-NO_SUGGESTIONS = ("No suggestions yet: the suggest skill has not landed. When it does, replies you owe and "
-                  "follow-ups from your own mail will be listed here, each with the messages behind it.")
+OWED = ("Replies you may owe: mail from people you have written to at least twice that no email of yours "
+        "in the store answers. Other suggestions arrive with the suggest skill, which has not landed yet.")
+NONE_OWED = ("No replies owed: every email from the people you write to has an answer from you in the store. "
+             "Other suggestions arrive with the suggest skill, which has not landed yet.")
 
 
 def _describe(exc: BaseException) -> str:
@@ -164,7 +166,9 @@ class AssistantApp(App):
                         yield Button("Re-index", id="index-go", variant="primary")
                     yield ProgressBar(id="index-progress", show_eta=False)
             with TabPane("Suggestions", id="suggestions"):
-                yield Static(NO_SUGGESTIONS, id="suggestions-empty", markup=False)
+                with VerticalScroll():
+                    yield Static("Looking for mail you have not answered…", id="suggestions-note", markup=False)
+                    yield DataTable(id="suggestions-owed", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -172,6 +176,7 @@ class AssistantApp(App):
         self.query_one("#profile-people", DataTable).add_columns("correspondent", "emails", "greeting", "sign-off")
         self.query_one("#sources-counts", DataTable).add_columns("source", "kind", "documents", "yours", "others")
         self.query_one("#sources-errors", DataTable).add_columns("file", "source", "reason")
+        self.query_one("#suggestions-owed", DataTable).add_columns("from", "subject", "date")
         self.query_one("#chat-input", Input).focus()
 
     def on_ready(self) -> None:
@@ -226,13 +231,14 @@ class AssistantApp(App):
             with self.reader() as db:
                 documents = data.document_count(db)
                 counts, errors = data.source_counts(db), data.quarantine(db)
-                style, people = learn_style(db), data.correspondents(db)
+                style, people, owed = learn_style(db), data.correspondents(db), data.unanswered(db)
             files = DaemonFiles(self.assistant.home)
             daemon = "running" if files.is_running() else "stopped (start it: assistant daemon start)"
         except Exception as exc:  # noqa: BLE001
             self.fail("Could not read the store", exc)
             return
         self.call_from_thread(self._show_overview, documents, counts, errors, style, people, daemon)
+        self.call_from_thread(self._show_owed, owed)
 
     def _show_overview(self, documents, counts, errors, style, people, daemon) -> None:
         if documents == 0:
@@ -251,6 +257,14 @@ class AssistantApp(App):
             errors_table.add_row(Path(row["uri"]).name, row["source"], Text(row["reason"]))
         self._show_style(style)
         self.query_one("#draft-to", Input).suggester = SuggestFromList(people, case_sensitive=False)
+
+    def _show_owed(self, owed: list[dict]) -> None:
+        self.query_one("#suggestions-note", Static).update(OWED if owed else NONE_OWED)
+        table = self.query_one("#suggestions-owed", DataTable)
+        table.clear()
+        table.display = bool(owed)
+        for row in owed:
+            table.add_row(Text(row["from"]), Text(row["subject"]), row["date"])
 
     def _show_style(self, style) -> None:
         box = self.query_one("#profile-style", Static)
