@@ -143,7 +143,8 @@ async def test_draft_shows_why_and_saves_an_eml(sample_home, embedder):
         assert text.strip()
         why = text_of(app, "#draft-why")
         assert "Your emails used as examples" in why and "• none found" not in why
-        sent_titles = {r["title"] for r in app.assistant.db.query("SELECT title FROM documents WHERE author_is_me = 1")}
+        mine = app.assistant.db.query("SELECT title FROM documents WHERE author_is_me = 1")
+        sent_titles = {r["title"] for r in mine}
         examples = why.split("Your emails used as examples:\n")[1].split("\n\n")[0].splitlines()
         listed = [line[2:].rsplit(" (", 1)[0] for line in examples]
         assert listed and set(listed) <= sent_titles

@@ -138,7 +138,8 @@ class AssistantApp(App):
             with TabPane("Draft", id="draft"):
                 with Horizontal():
                     with Vertical(id="draft-form"):
-                        yield Input(placeholder="What should the email say?", id="draft-instruction", select_on_focus=False)
+                        yield Input(placeholder="What should the email say?", id="draft-instruction",
+                                    select_on_focus=False)
                         yield Input(placeholder="To (a name; → accepts a suggestion)", id="draft-to")
                         with Horizontal(id="draft-buttons"):
                             yield Button("Draft", id="draft-go", variant="primary")
@@ -276,7 +277,8 @@ class AssistantApp(App):
         if style.greetings:
             lines.append("Greetings: " + ", ".join(f"“{g}” ×{n}" for g, n in style.greetings))
         if style.signoffs:
-            lines.append("Sign-offs: " + ", ".join(f"“{' / '.join(s.splitlines())}” ×{n}" for s, n in style.signoffs))
+            lines.append("Sign-offs: " + ", ".join(f"“{' / '.join(s.splitlines())}” ×{n}"
+                                                   for s, n in style.signoffs))
         per = style.per_100_words
         lines.append(f"Per 100 words: {per['em_dash']} em-dashes, {per['semicolon']} semicolons, "
                      f"{per['exclamation']} exclamation marks.")
