@@ -139,8 +139,11 @@ def main(argv: list[str] | None = None) -> dict:
         raise SystemExit("tmux is needed: apt-get install tmux")
     with tempfile.TemporaryDirectory() as root:
         home = args.home or sample_home(Path(root))
-        helps, paints, footers = first_paint(home, args.runs)
-        latencies, during = key_latency(home, args.keys)
+        try:
+            helps, paints, footers = first_paint(home, args.runs)
+            latencies, during = key_latency(home, args.keys)
+        finally:
+            tmux("kill-session", "-t", SESSION)
     ratio = statistics.median(paints) / statistics.median(helps)
     results = {
         "help_s": statistics.median(helps), "paint_s": statistics.median(paints), "ratio": ratio,
