@@ -440,3 +440,7 @@ from assistant.cli.mcp import mcp  # noqa: E402
 cli.add_command(daemon)
 cli.add_command(mcp)
 _register_plugin_commands()
+
+from assistant.cli.tui import tui  # noqa: E402
+
+cli.add_command(tui)

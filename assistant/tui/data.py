@@ -1,0 +1,141 @@
+"""What the TUI reads from the store and writes to the home, kept apart from the widgets.
+
+Every function takes a `sqlite_utils.Database` (or a folder) so the app can call it from a
+worker thread with that thread's own connection, never on the UI thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+
+
+def source_counts(db) -> list[dict]:
+    """Documents per source: how many, and how many of them the person wrote."""
+    return [dict(row) for row in db.query(
+        "SELECT s.name AS source, s.kind AS kind, count(d.id) AS documents, "
+        "coalesce(sum(d.author_is_me), 0) AS mine FROM sources s LEFT JOIN documents d ON d.source_id = s.id "
+        "GROUP BY s.id HAVING count(d.id) > 0 ORDER BY count(d.id) DESC, s.name"
+    )]
+
+
+def quarantine(db) -> list[dict]:
+    return list(db["quarantine"].rows_where(select="uri, source, reason", order_by="uri"))
+
+
+def document_count(db) -> int:
+    return db.execute("SELECT count(*) FROM documents").fetchone()[0]
+
+
+def correspondents(db, limit: int = 200) -> list[str]:
+    """People in the store, most frequent first: whom the person wrote to, and who wrote to them."""
+    seen: Counter = Counter()
+    for row in db.query("SELECT recipients FROM documents WHERE author_is_me = 1 AND kind = 'mail'"):
+        seen.update(json.loads(row["recipients"] or "[]"))
+    for row in db.query("SELECT author FROM documents WHERE author_is_me = 0 AND author != ''"):
+        seen[row["author"]] += 1
+    return [name for name, _ in seen.most_common(limit)]
+
+
+def exemplar_sources(db, chunk_ids: list[int]) -> list[str]:
+    """One line per exemplar chunk: the title of its document and the date it was written."""
+    lines = []
+    for chunk_id in chunk_ids:
+        row = next(db.query(
+            "SELECT d.title, d.created_at FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ?",
+            [chunk_id]), None)
+        if row:
+            lines.append(f"{row['title'] or '(untitled)'} ({(row['created_at'] or '')[:10]})")
+    return lines
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp: datetime | None = None) -> Path:
+    stamp = stamp or datetime.now(timezone.utc)
+    message = EmailMessage()
+    if sender:
+        message["From"] = sender
+    if to:
+        message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = stamp.strftime("%a, %d %b %Y %H:%M:%S %z")
+    message.set_content(body)
+    slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
+    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", bytes(message))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Session:
+    """One chat session as `$ASSISTANT_HOME/sessions/<id>.jsonl`, one turn a line (the README's format)."""
+
+    path: Path
+
+    @classmethod
+    def new(cls, folder: Path) -> "Session":
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        return cls(folder / f"{stamp}-{secrets.token_hex(3)}.jsonl")
+
+    @property
+    def id(self) -> str:
+        return self.path.stem
+
+    def append(self, role: str, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"role": role, "text": text, "timestamp": _now()}, ensure_ascii=False)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+
+    def forget(self) -> bool:
+        """Delete this session's file (and only it). True when there was one."""
+        existed = self.path.exists()
+        self.path.unlink(missing_ok=True)
+        return existed
+
+
+def unanswered(db, min_emails: int = 2, limit: int = 20) -> list[dict]:
+    """Mail to the person, newest first, from someone they have written to at least `min_emails`
+    times, that no email of theirs in the store answers (by In-Reply-To or References)."""
+    from email.utils import parseaddr
+
+    answered: set[str] = set()
+    written: Counter = Counter()
+    for row in db.query("SELECT recipients, meta FROM documents WHERE author_is_me = 1 AND kind = 'mail'"):
+        meta = json.loads(row["meta"] or "{}")
+        answered.add(meta.get("in_reply_to") or "")
+        answered.update(meta.get("references") or [])
+        written.update(address.lower() for address in json.loads(row["recipients"] or "[]"))
+    owed = []
+    for row in db.query("SELECT title, author, created_at, meta FROM documents WHERE author_is_me = 0 "
+                        "AND kind = 'mail' AND uri NOT LIKE '%#attachment/%' ORDER BY created_at DESC"):
+        message_id = json.loads(row["meta"] or "{}").get("message_id")
+        sent_them = written[parseaddr(row["author"] or "")[1].lower()]
+        if message_id and message_id not in answered and sent_them >= min_emails:
+            owed.append({"from": row["author"], "subject": row["title"] or "(no subject)",
+                         "date": (row["created_at"] or "")[:10], "emails_to_them": sent_them})
+    return owed[:limit]
