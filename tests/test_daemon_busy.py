@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -22,6 +23,7 @@ class SilentServer:
     def __init__(self, path) -> None:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(str(path))
+        os.chmod(path, 0o600)  # private, as the daemon's own socket is (it runs under umask 077)
         self.sock.listen(8)
         self.held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()

@@ -28,15 +28,31 @@ text = generator.complete("The capital of France is", max_tokens=8, temperature=
 print(json.dumps({"text": text}))
 """
 
+EMBED = """
+import json, sys
+from assistant.config import Config
+from assistant.embedding.embedder import load_embedder
+embedder = load_embedder(Config(embedding_backend=sys.argv[1]), None)
+vectors = embedder.encode(["The planting starts the week of the 20th.", "Biscuit hates thunderstorms."])
+queries = embedder.encode_queries(["when does planting start?"])
+print(json.dumps({"shape": list(vectors.shape), "closer": float(queries[0] @ vectors[0] - queries[0] @ vectors[1])}))
+"""
+
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [m.name for m in embedded_models()])
-def test_each_embedded_model_loads_and_generates_on_this_cpu(name):
-    """In a child process, so a crash inside llama_decode (the AMX repack fault) fails this test, not the run."""
-    result = subprocess.run([sys.executable, "-c", GENERATE, name], capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, (f"{name} crashed or failed (exit {result.returncode}; a negative exit is a "
-                                    f"signal, -11 a segfault): {result.stderr[-2000:]}")
-    assert json.loads(result.stdout.strip().splitlines()[-1])["text"].strip()
+@pytest.mark.parametrize("entry", embedded_models(), ids=lambda m: m.name)
+def test_each_embedded_model_runs_on_this_cpu(entry):
+    """Each catalog model generates (or embeds) a little in a child process, so a crash inside
+    llama_decode (the AMX repack fault) fails this test, not the whole run."""
+    script = EMBED if entry.role == "embedding" else GENERATE
+    result = subprocess.run([sys.executable, "-c", script, entry.name], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (f"{entry.name} crashed or failed (exit {result.returncode}; a negative exit is "
+                                    f"a signal, -11 a segfault): {result.stderr[-2000:]}")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    if entry.role == "embedding":
+        assert out["shape"][0] == 2 and out["closer"] > 0  # the planting passage answers the planting question
+    else:
+        assert out["text"].strip()
 
 
 LOAD_VERBOSE = """
