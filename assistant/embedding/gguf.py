@@ -60,7 +60,7 @@ class GgufEmbedder:
         self.path = Path(path)
         self.requested_dims = dims
         self.query_prefix, self.document_prefix = prefixes
-        self.threads = threads or llama_threads()
+        self.threads = threads or llama_threads(background=True)
         self._llm = None
 
     @property
