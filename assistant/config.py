@@ -17,7 +17,7 @@ import tomlkit
 from assistant.errors import UserError
 from assistant.home import Home, write_private
 
-DEFAULT_GENERATOR = "gemma3-270m"
+DEFAULT_GENERATOR = "qwen2.5-coder-1.5b-instruct"
 EMBEDDING_BACKENDS = ("torch", "onnx-int8", "nomic-embed-text-v1.5")
 
 

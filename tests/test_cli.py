@@ -37,7 +37,7 @@ def test_init_without_questions_writes_identity(temp_home):
 def test_models_list_add_use(temp_home, tmp_path):
     rows = cli_json("models", "list", home=temp_home)
     assert {r["name"] for r in rows} >= {m.name for m in embedded_models()}
-    assert [r["name"] for r in rows if r["default"]] == ["gemma3-270m"]
+    assert [r["name"] for r in rows if r["default"]] == ["qwen2.5-coder-1.5b-instruct"]
     # a GGUF the person owns: here the SmolLM2 file, copied to look like their own download
     from assistant.generation.catalog import find_model
     from assistant.config import Config
@@ -68,7 +68,7 @@ def test_missing_model_says_what_to_run(temp_home, tmp_path):
 
 def test_unknown_model_lists_known_ones(temp_home):
     result = run_cli("models", "use", "gpt-9", home=temp_home)
-    assert result.returncode == 1 and "gemma3-270m" in result.stderr
+    assert result.returncode == 1 and "qwen2.5-coder-1.5b-instruct" in result.stderr
 
 
 @pytest.mark.parametrize("line,replacement,error", [
@@ -83,7 +83,7 @@ def test_unknown_model_lists_known_ones(temp_home):
     ('backend = "torch"', 'backend = "cuda"',
      '[embedding] backend must be one of "torch", "onnx-int8", "nomic-embed-text-v1.5", got "cuda"'),
     ("gpu_layers = -1", "gpu_layers = 1.5", "[models] gpu_layers must be an integer, -1 or more, got 1.5"),
-    ('generator = "gemma3-270m"', "generator = 3", "[models] generator must be a non-empty string, got 3"),
+    ('generator = "qwen2.5-coder-1.5b-instruct"', "generator = 3", "[models] generator must be a non-empty string, got 3"),
     ("paths = []", 'paths = "~/Documents"', '[sources] paths must be a list of strings, e.g. paths = ["~/Documents"], got "~/Documents"'),
 ])
 def test_a_wrong_config_value_is_one_line_naming_the_key(temp_home, line, replacement, error):

@@ -117,7 +117,7 @@ def test_attachments_on_sent_mail_are_never_exemplars_or_style(sample_home, embe
 def test_draft_uses_the_persons_own_emails(sample_home):
     result = cli_json("draft", "ask Sam to move Thursday's site visit to Friday morning", "--to", "Sam",
                       home=sample_home)
-    assert result["model"] == "gemma3-270m"
+    assert result["model"] == "qwen2.5-coder-1.5b-instruct"
     assert result["seconds"] > 0
     assert result["used"]
     db = connect(sample_home.db_path)
