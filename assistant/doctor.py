@@ -62,7 +62,7 @@ def render(facts: dict) -> list[str]:
         f"drafting    {facts['generator']['name']} ({facts['generator']['origin']}, "
         f"{'installed' if facts['generator']['installed'] else 'NOT installed'})",
         f"embedding   {facts['embedding']['backend']}",
-        f"GPU         " + (f"offload on, {llama['gpu_layers']} layers (-1 = all)" if llama["gpu_offload"]
+        "GPU         " + (f"offload on, {llama['gpu_layers']} layers (-1 = all)" if llama["gpu_offload"]
                            else "none: llama.cpp was built for the CPU only"),
         f"CPU         {' '.join(facts['cpu_flags']) or 'no flags read'}; {llama['threads']} threads",
         f"llama.cpp   {llama['why']}",

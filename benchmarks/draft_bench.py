@@ -145,7 +145,7 @@ def main() -> None:
                 runs[personalize][0].append(scores)
         rows += [summarise(model, personalize, *runs[personalize]) for personalize in (True, False)]
 
-    print(f"| model | mode | greeting matches | sign-off matches | ROUGE-L | length error | uses em-dash | s/draft |")
+    print("| model | mode | greeting matches | sign-off matches | ROUGE-L | length error | uses em-dash | s/draft |")
     print("|---|---|---|---|---|---|---|---|")
     for row in rows:
         mode = "personalized" if row["personalized"] else "baseline"

@@ -1,7 +1,6 @@
 """`assistant draft`: the prompt it builds (fast, no model) and end to end with the real embedded GGUF (slow)."""
 
 import json
-import shutil
 
 import pytest
 
@@ -13,7 +12,7 @@ from assistant.profile.style import learn_style
 from assistant.prompt.draft import Exemplar, completion_prompt
 from assistant.store import connect
 from assistant_plugins.draft import build_prompt, pick_exemplars
-from tests.conftest import SAMPLE, cli_json, run_cli
+from tests.conftest import cli_json, run_cli
 
 
 @pytest.fixture

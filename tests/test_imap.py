@@ -304,14 +304,20 @@ def test_a_failing_account_never_stops_the_others(dovecot, assistant, account):
     assert not results["work"].error and inbox.fetched == 1
 
 
-def test_cli_stores_the_password_in_the_keyring_and_syncs(dovecot, assistant, tmp_path, monkeypatch):
+def _cli_account(dovecot, assistant, tmp_path, monkeypatch, folders: str) -> None:
+    """A Dovecot user with two messages in INBOX, configured as account `work` reading `folders`,
+    with a file keyring for the CLI."""
     user = dovecot.add_user()
     _deliver(dovecot, user, "INBOX", _inbox(2))
     with assistant.home.config_path.open("a") as handle:
         handle.write(f'\n[[imap]]\nname = "work"\nhost = "127.0.0.1"\nport = {dovecot.port}\nssl = false\n'
-                     f'user = "{user}"\nfolders = ["INBOX"]\n')
+                     f'user = "{user}"\nfolders = {folders}\n')
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+def test_cli_stores_the_password_in_the_keyring_and_syncs(dovecot, assistant, tmp_path, monkeypatch):
+    _cli_account(dovecot, assistant, tmp_path, monkeypatch, '["INBOX"]')
     stored = run_cli("secrets", "set", "imap.work", input=PASSWORD + "\n")
     assert stored.returncode == 0, stored.stderr
     assert PASSWORD not in assistant.home.config_path.read_text()
@@ -330,13 +336,7 @@ def test_cli_stores_the_password_in_the_keyring_and_syncs(dovecot, assistant, tm
 
 
 def test_cli_sync_exits_1_when_a_folder_will_not_open(dovecot, assistant, tmp_path, monkeypatch):
-    user = dovecot.add_user()
-    _deliver(dovecot, user, "INBOX", _inbox(2))
-    with assistant.home.config_path.open("a") as handle:
-        handle.write(f'\n[[imap]]\nname = "work"\nhost = "127.0.0.1"\nport = {dovecot.port}\nssl = false\n'
-                     f'user = "{user}"\nfolders = ["Missing", "INBOX"]\n')
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    _cli_account(dovecot, assistant, tmp_path, monkeypatch, '["Missing", "INBOX"]')
     assert run_cli("secrets", "set", "imap.work", input=PASSWORD + "\n").returncode == 0
     synced = run_cli("sources", "sync", "imap")
     assert synced.returncode == 1

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,6 @@ from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent
 
 from assistant.core import Assistant  # noqa: E402
 from assistant.tui.app import make_app  # noqa: E402
-from tests.conftest import make_assistant  # noqa: E402
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 
