@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from assistant.daemon.settings import DaemonSettings
 from tests.daemon_support import (READER, DaemonProcess, assert_store_consistent, crash_rounds, make_home, note_text,
                                   wait_for_match)
 
@@ -139,7 +140,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000, help="notes in the watched tree")
     parser.add_argument("--edits", type=int, default=20, help="edits timed from last write to searchable")
-    parser.add_argument("--quiet", type=float, default=0.5, help="the daemon's quiet period, seconds")
+    parser.add_argument("--quiet", type=float, default=DaemonSettings().quiet,
+                        help="the daemon's quiet period, seconds (default: the daemon's own)")
     parser.add_argument("--burst", type=int, default=300, help="files written at once for the RSS figure")
     parser.add_argument("--idle-window", type=float, default=10.0, help="seconds over which idle CPU is measured")
     parser.add_argument("--readers-seconds", type=float, default=30.0, help="seconds of 4 readers while writing")

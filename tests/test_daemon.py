@@ -229,9 +229,8 @@ def test_after_ingest_runs_debounced_in_the_background(live):
         seen = len(_recorded(daemon))
         time.sleep(AFTER_INGEST * 2 + 1)
     before = daemon.log_count("after_ingest hooks ran for:")
-    for n in range(3):
+    for n in range(3):  # each is indexed when closed; batches done within the debounce make one call
         (folder / f"h{n}.md").write_text(note_text(50 + n))
-        time.sleep(0.1)
     settle(daemon, folder)
     deadline = time.monotonic() + 30
     while len(_recorded(daemon)) == seen and time.monotonic() < deadline:
@@ -347,3 +346,31 @@ def test_start_status_stop_from_the_cli(tmp_path):
     assert status["state"] == "stopped" and status["pid"] is None
     assert not (home.root / "run" / "daemon.sock").exists()
     assert "running (pid" in (home.root / "logs" / "daemon.log").read_text()
+
+
+def test_a_closed_or_moved_file_skips_the_quiet_period_and_an_open_one_waits(tmp_path):
+    """With a quiet period far longer than the test, only the kernel's close-write and moved-to events
+    can get a file indexed: one written and closed is stored, one moved into place is stored, and
+    one whose writer still holds it open is not, until it is closed."""
+    src = tmp_path / "src"
+    src.mkdir()
+    daemon = DaemonProcess(make_home(tmp_path / "home", [src]), quiet=600)
+    daemon.start()
+    try:
+        daemon.wait_ready()
+        held = open(src / "held.md", "w")
+        held.write(note_text(1))
+        held.flush()
+        (src / "closed.md").write_text(note_text(2))
+        (tmp_path / "moved.md").write_text(note_text(3))
+        os.rename(tmp_path / "moved.md", src / "moved.md")
+        deadline = time.monotonic() + 400  # the first batch loads the embedding model
+        while not (daemon.log_count(f"stored {src / 'closed.md'}") and daemon.log_count(f"stored {src / 'moved.md'}")):
+            assert time.monotonic() < deadline, "a closed file waited for the quiet period"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        assert daemon.log_count(f"stored {src / 'held.md'}") == 0  # still open: it may grow
+        held.close()
+        wait_for_match(daemon.home, src, timeout=120)
+    finally:
+        daemon.stop()

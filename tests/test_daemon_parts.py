@@ -87,6 +87,18 @@ def test_an_event_restarts_the_quiet_period_and_a_vanished_path_becomes_ready():
     assert tracker.ready() == ["a"]
 
 
+def test_a_finished_write_is_ready_at_once_unless_it_changes_again():
+    clock, sizes = Clock(), {"a": (1, 10), "b": (1, 5)}
+    tracker = StabilityTracker(2.0, clock=clock, stat=lambda p: sizes.get(p))
+    tracker.note("a")  # created: more writes may follow
+    tracker.note("a", finished=True)  # closed after writing
+    tracker.note("b", finished=True)
+    sizes["b"] = (1, 6)  # reopened and written after the close: wait again
+    assert tracker.ready() == ["a"] and tracker.seconds_to_next() == 2.0
+    clock.now += 2.0
+    assert tracker.ready() == ["b"]
+
+
 def test_a_failing_job_backs_off_exponentially_and_recovers():
     clock, calls = Clock(), []
 

@@ -46,7 +46,8 @@ class Daemon:
         self.files = DaemonFiles(home)
         self.settings = settings or DaemonSettings.from_env()
         self.stop = threading.Event()
-        self.events: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        # (path, finished) from the watcher, or None to wake the loop
+        self.events: queue.SimpleQueue[tuple[str, bool] | None] = queue.SimpleQueue()
         self.tracker = StabilityTracker(self.settings.quiet)
         self.started_at = time.time()
         self.state = "starting"
@@ -127,7 +128,7 @@ class Daemon:
         hook_assistant = self._assistant()
         self.after_ingest = Debouncer(self.settings.after_ingest, lambda: self._run_after_ingest(hook_assistant),
                                       name="after-ingest").start()
-        self.watcher = TreeWatcher(self.events.put, Discovery(self.writer.sources).indexable)
+        self.watcher = TreeWatcher(lambda path, finished: self.events.put((path, finished)), Discovery(self.writer.sources).indexable)
         self.watcher.sync(self._roots())
         self.watcher.start()
         server = serve(str(self.files.socket), self.answers, self.status)
@@ -198,14 +199,14 @@ class Daemon:
 
     def _wait_for_events(self, timeout: float) -> None:
         try:
-            path = self.events.get(timeout=timeout)
+            event = self.events.get(timeout=timeout)
         except queue.Empty:
             return
         while True:
-            if path is not None:
-                self.tracker.note(path)
+            if event is not None:
+                self.tracker.note(*event)
             try:
-                path = self.events.get_nowait()
+                event = self.events.get_nowait()
             except queue.Empty:
                 return
 

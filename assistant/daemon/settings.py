@@ -11,7 +11,8 @@ from assistant.errors import UserError
 @dataclass(frozen=True)
 class DaemonSettings:
     quiet: float = 2.0
-    """Seconds a changed file's size and mtime must stay the same before it is indexed (ASSISTANT_DAEMON_QUIET)."""
+    """Seconds a changed file's size and mtime must stay the same before it is indexed, when no close-write
+    or moved-to event said its writer was done (ASSISTANT_DAEMON_QUIET)."""
     reconcile: float = 600.0
     """Seconds between walks that compare every file's size and mtime with the store (ASSISTANT_DAEMON_RECONCILE)."""
     rehash: float = 86_400.0

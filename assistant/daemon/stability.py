@@ -1,4 +1,6 @@
-"""A file is ready to index once its size and mtime have stayed the same for a quiet period.
+"""A file is ready to index once its size and mtime have stayed the same for a quiet period,
+or at once when the kernel said its writer is done with it (closed after writing, moved or
+renamed into place, deleted) and it has not changed since.
 
 Pure: the clock and the stat function are injected, so tests drive time by hand. A
 slow copy keeps changing size and so keeps being put off; an editor's atomic save
@@ -45,9 +47,12 @@ class StabilityTracker:
     def __contains__(self, path: str) -> bool:
         return path in self._pending
 
-    def note(self, path: str) -> None:
-        """Something happened to `path`: (re)start its quiet period."""
-        self._pending[path] = _Watch(self._stat(path), self._clock())
+    def note(self, path: str, finished: bool = False) -> None:
+        """Something happened to `path`: (re)start its quiet period. `finished`: the event says the
+        writer is done (close-write, moved into place, deleted), so no quiet period is needed; a
+        change after it (another writer, a reopen) still restarts the wait in `ready`."""
+        now = self._clock()
+        self._pending[path] = _Watch(self._stat(path), now - self.quiet if finished else now)
 
     def ready(self) -> list[str]:
         """Paths whose signature has not changed for the quiet period; they leave the tracker."""

@@ -2,7 +2,10 @@
 
 Every event that could change what is indexed reports its path(s): a move reports
 both ends, so moving a file or folder out of a watched tree removes it and moving
-one in indexes it. Folder "modified" events (a child changed) and opens are dropped,
+one in indexes it. A close after writing, a move and a delete say the file is finished
+(`on_path(path, True)`: indexed without waiting for the quiet period); a create or a
+modify (`on_path(path, False)`) may be the first of many writes, so it waits.
+Folder "modified" events (a child changed) and opens are dropped,
 as are hidden, temp, swap, lock and backup files (`assistant/ingest/ignore.py`), except
 inside a folder a source reads whole (a Maildir's `.Sent`): `Discovery.indexable` decides.
 """
@@ -16,13 +19,16 @@ from typing import Callable
 log = logging.getLogger("assistant.daemon")
 
 UNINTERESTING = frozenset({"opened", "closed_no_write"})
+# Events after which the writer is done with the path: inotify's IN_CLOSE_WRITE ("closed"),
+# IN_MOVED_TO / IN_MOVED_FROM ("moved"), IN_DELETE ("deleted").
+FINISHED = frozenset({"closed", "moved", "deleted"})
 
 
 class TreeWatcher:
-    def __init__(self, on_path: Callable[[str], None], indexable: Callable[[Path, Path], bool]) -> None:
-        """`indexable(path, root)`: whether a change there can change the store (`Discovery.indexable`)."""
+    def __init__(self, on_path: Callable[[str, bool], None], indexable: Callable[[Path, Path], bool]) -> None:
+        """`on_path(path, finished)` for each change; `indexable(path, root)`: whether a change there
+        can change the store (`Discovery.indexable`)."""
         from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
 
         watcher = self
 
@@ -33,7 +39,7 @@ class TreeWatcher:
         self._on_path = on_path
         self._indexable = indexable
         self._handler = Handler()
-        self._observer = Observer()
+        self._observer = _observer()
         self._observer.daemon = True
         self._roots: list[Path] = []
         self._watches: dict[tuple[str, bool], object] = {}
@@ -78,8 +84,21 @@ class TreeWatcher:
     def _event(self, event) -> None:
         if event.event_type in UNINTERESTING or (event.is_directory and event.event_type == "modified"):
             return
+        finished = event.event_type in FINISHED
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
                 path = path.decode() if isinstance(path, bytes) else path
                 if self.accepts(path):
-                    self._on_path(path)
+                    self._on_path(path, finished)
+
+
+def _observer():
+    """watchdog's observer for this platform. On Linux, with full events: a file moved in from outside
+    the watched tree is then a "moved" event (finished), not a "created" one that must wait."""
+    from watchdog.observers import Observer
+
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux
+        return Observer()
+    return InotifyObserver(generate_full_events=True) if Observer is InotifyObserver else Observer()

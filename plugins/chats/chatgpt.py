@@ -38,7 +38,7 @@ class ChatGPTSource:
     priority = SPECIFIC_PRIORITY
 
     def claims(self, path: Path) -> bool:
-        if not (path.is_file() and path.suffix.lower() == ".json"):
+        if not (path.suffix.lower() == ".json" and path.is_file()):
             return False
         start = head(path).lstrip()
         return start.startswith("[") and '"mapping"' in start

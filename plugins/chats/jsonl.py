@@ -43,7 +43,7 @@ class JsonlChatSource:
     kind = "chat"
 
     def claims(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".jsonl"
+        return path.suffix.lower() == ".jsonl" and path.is_file()
 
     def read(self, path: Path, me: Identity) -> Iterator[Item | Failure]:
         for number, uri, message in json_lines(path):

@@ -37,7 +37,7 @@ class SessionsSource:
     priority = SPECIFIC_PRIORITY
 
     def claims(self, path: Path) -> bool:
-        if not (path.is_file() and path.suffix.lower() == ".jsonl"):
+        if not (path.suffix.lower() == ".jsonl" and path.is_file()):
             return False
         first = _first_object(path)
         return first is not None and first.get("role") in ROLES and "text" in first

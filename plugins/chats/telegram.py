@@ -46,7 +46,7 @@ class TelegramSource:
     priority = SPECIFIC_PRIORITY
 
     def claims(self, path: Path) -> bool:
-        if not (path.is_file() and path.suffix.lower() == ".json"):
+        if not (path.suffix.lower() == ".json" and path.is_file()):
             return False
         start = head(path)
         one_chat = '"messages"' in start and _CHAT_TYPE.search(start) is not None

@@ -62,7 +62,7 @@ class WhatsAppSource:
     priority = SPECIFIC_PRIORITY
 
     def claims(self, path: Path) -> bool:
-        if not (path.is_file() and path.suffix.lower() == ".txt"):
+        if not (path.suffix.lower() == ".txt" and path.is_file()):
             return False
         first = next((line for line in head(path, 4096).splitlines() if line.strip()), "")
         return _header(first) is not None

@@ -30,7 +30,7 @@ class DocumentsSource:
     max_bytes = MAX_DOCUMENT_BYTES
 
     def claims(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() in SUFFIXES
+        return path.suffix.lower() in SUFFIXES and path.is_file()
 
     def read(self, path: Path, me: Identity) -> Iterator[Item]:
         suffix = path.suffix.lower()

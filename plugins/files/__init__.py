@@ -21,7 +21,7 @@ class FilesSource:
     max_bytes = MAX_TEXT_BYTES
 
     def claims(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() in SUFFIXES
+        return path.suffix.lower() in SUFFIXES and path.is_file()
 
     def read(self, path: Path, me: Identity):
         text, encoding = read_text_file(path)

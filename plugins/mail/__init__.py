@@ -23,10 +23,11 @@ class MailSource:
     kind = "mail"
 
     def claims(self, path: Path) -> bool:
-        if path.is_dir():
-            return is_maildir(path)
+        # the name first: a stat per source per file is most of an unchanged tree's reconciliation
         if path.suffix.lower() == ".eml":
             return path.is_file()
+        if path.is_dir():
+            return is_maildir(path)
         return looks_like_mbox(path)
 
     def read(self, path: Path, me: Identity) -> Iterable[Item | Failure]:

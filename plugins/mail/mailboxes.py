@@ -26,13 +26,11 @@ def is_maildir(path: Path) -> bool:
 
 def looks_like_mbox(path: Path) -> bool:
     """`.mbox`, or a file with no suffix whose first line starts with "From " (as `Sent` does)."""
-    if not path.is_file():
-        return False
     suffix = path.suffix.lower()
+    if suffix not in ("", ".mbox") or not path.is_file():
+        return False
     if suffix == ".mbox":
         return True
-    if suffix:
-        return False
     with path.open("rb") as handle:
         return handle.read(5) == b"From "
 
