@@ -42,7 +42,7 @@ def llama_server(model: Path, context: int = 2048, startup_s: float = 180):
         [sys.executable, "-m", "tests.server_support", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", str(context), "--n_threads", threads, "--n_threads_batch", threads,
          "--seed", "0"],
-        stdout=subprocess.DEVNULL, stderr=log)
+        stdout=subprocess.DEVNULL, stderr=log, cwd=Path(__file__).parents[1])
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + startup_s

@@ -14,12 +14,10 @@ from assistant.generation.server import ServerGenerator
 from assistant.generation.structured import generate_json
 from tests.conftest import cli_json, run_cli
 from tests.server_support import free_port, llama_server, misbehaving_server, use_server
+from tests.test_structured import ASK, SCHEMA as MOOD
 
 MODEL = "smollm2-135m-instruct"
 HELLO = [{"role": "user", "content": "Say hello to Sam in one short sentence."}]
-MOOD = {"type": "object", "properties": {"mood": {"type": "string", "enum": ["happy", "sad", "tired"]},
-                                         "reasons": {"type": "array", "items": {"type": "string"}, "maxItems": 2}},
-        "required": ["mood", "reasons"], "additionalProperties": False}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +51,7 @@ def test_tokens_are_counted_by_the_servers_own_tokenizer(server):
 
 @pytest.mark.slow
 def test_json_follows_the_schema(server):
-    value = generate_json(server, [{"role": "user", "content": "How do you feel after a long hike? Answer in JSON."}],
-                          MOOD, max_tokens=80)
+    value = generate_json(server, ASK, MOOD, max_tokens=80)
     assert value["mood"] in ("happy", "sad", "tired") and len(value["reasons"]) <= 2
 
 

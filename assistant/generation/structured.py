@@ -4,6 +4,8 @@ Both backends constrain decoding with llama.cpp's JSON-schema grammar (`Generato
 reply parses; but a grammar cannot enforce everything (llama.cpp skips some keywords, and a reply
 cut off at `max_tokens` is unfinished JSON), so the reply is validated here too. A failure is
 shown to the model with what was wrong and asked for once more; a second failure is a `UserError`.
+Give every free-text string a `maxLength`: a small model can loop inside one string until
+`max_tokens` cuts it off, and the grammar then has no way to close it.
 """
 
 from __future__ import annotations
