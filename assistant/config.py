@@ -19,6 +19,7 @@ from assistant.home import Home, write_private
 
 DEFAULT_GENERATOR = "qwen2.5-coder-1.5b-instruct"
 EMBEDDING_BACKENDS = ("torch", "onnx-int8", "nomic-embed-text-v1.5")
+SERVER_EMBEDDER = "server"  # `[embedding] backend = "server"`: embeddings from `[server]`
 
 
 @dataclass
@@ -52,6 +53,11 @@ class ServerSettings:
     api_key_secret: str = ""  # the keyring secret holding its API key (`assistant secrets set server.NAME`)
     timeout: float = 300.0  # seconds to wait for a reply (a long draft on a big model takes a while)
     context: int = 4096  # the server's context window, in tokens, for prompt budgets
+    # For `[embedding] backend = "server"`: the server's embedding model, its width, its task prefixes.
+    embedding_model: str = ""
+    embedding_dims: int | None = None
+    query_prefix: str = ""
+    document_prefix: str = ""
 
 
 @dataclass
@@ -153,9 +159,12 @@ class _Reader:
         """A built-in backend or the name of an embedding GGUF added with `models add --role embedding`."""
         value = self.get("embedding", "backend", default)
         added = [m.get("name") for m in self.local_models() if m.get("role") == "embedding"]
-        choices = [*EMBEDDING_BACKENDS, *added]
+        choices = [*EMBEDDING_BACKENDS, *added, *([SERVER_EMBEDDER] if "server" in self.data else [])]
         if value not in choices:
             raise self.fail("[embedding] backend", "one of " + ", ".join(f'"{c}"' for c in choices), value)
+        if value == SERVER_EMBEDDER and self.get("server", "embedding_dims", None) is None:
+            raise UserError(f'{self.path}: [embedding] backend = "{SERVER_EMBEDDER}" needs [server] embedding_dims '
+                            "(the width of the server's embedding model, e.g. 768), so the store can file its vectors")
         return value
 
     def optional_integer(self, section: str, key: str, minimum: int) -> int | None:
@@ -196,6 +205,10 @@ class _Reader:
             url=url, model=self.optional_string("server", "model"), api_key_secret=secret,
             timeout=self.number("server", "timeout", default.timeout, positive=True),
             context=self.integer("server", "context", default.context, minimum=256),
+            embedding_model=self.optional_string("server", "embedding_model"),
+            embedding_dims=self.optional_integer("server", "embedding_dims", minimum=8),
+            query_prefix=self.optional_string("server", "query_prefix"),
+            document_prefix=self.optional_string("server", "document_prefix"),
         )
 
     def local_models(self) -> list[dict]:

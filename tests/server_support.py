@@ -31,8 +31,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def llama_server(model: Path, context: int = 2048, startup_s: float = 180):
-    """`llama_cpp.server` serving `model` on a free loopback port; yields its base URL (…/v1)."""
+def llama_server(model: Path, context: int = 2048, startup_s: float = 180, extra: tuple[str, ...] = ()):
+    """`llama_cpp.server` serving `model` on a free loopback port (`extra`: more of its arguments);
+    yields its base URL (…/v1)."""
     from assistant.llamacpp import load_plan
 
     port = free_port()
@@ -41,7 +42,7 @@ def llama_server(model: Path, context: int = 2048, startup_s: float = 180):
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.server_support", "--model", str(model), "--host", "127.0.0.1",
          "--port", str(port), "--n_ctx", str(context), "--n_threads", threads, "--n_threads_batch", threads,
-         "--seed", "0"],
+         "--seed", "0", *extra],
         stdout=subprocess.DEVNULL, stderr=log, cwd=Path(__file__).parents[1])
     url = f"http://127.0.0.1:{port}/v1"
     try:

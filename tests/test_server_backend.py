@@ -156,3 +156,46 @@ def test_the_server_is_chosen_like_any_model(temp_home):
     assert run_cli("models", "use", "server", home=temp_home).returncode == 0
     listed = {row["name"]: row for row in cli_json("models", "list", home=temp_home)}
     assert listed["server"]["default"] and listed["server"]["file"] == "http://127.0.0.1:8080/v1"
+
+
+# -- embeddings from the server ------------------------------------------------------------------
+
+def _embed_with_server(home, url: str, **settings) -> Config:
+    from assistant.config import update_config
+
+    use_server(home, url, **settings)
+    update_config(home, lambda document: document.setdefault("embedding", {}).__setitem__("backend", "server"))
+    return Config.load(home)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dims", [768, 256])
+def test_server_embeddings_match_the_embedded_nomic(temp_home, dims):
+    from assistant.embedding.embedder import configured_model, load_embedder
+    from assistant.embedding.gguf import NOMIC_PREFIXES, GgufEmbedder
+    from assistant.embedding.nomic_assembly import model_file
+
+    texts = ["Hiya Sam, can we move Thursday's site visit to Friday morning?", "The camas bulbs arrived today.",
+             "Grüße aus Köln"]
+    local = GgufEmbedder("nomic-embed-text-v1.5", model_file(), dims, NOMIC_PREFIXES)
+    with llama_server(model_file(), extra=("--embedding", "true")) as url:
+        config = _embed_with_server(temp_home, url, embedding_dims=dims, query_prefix=NOMIC_PREFIXES[0],
+                                    document_prefix=NOMIC_PREFIXES[1])
+        embedder = load_embedder(config, temp_home.cache_dir)
+        assert embedder.name == configured_model(config) == f"server/{dims}"
+        passages, questions = embedder.encode(texts, batch_size=2), embedder.encode_queries(texts[:1])
+    assert passages.shape == (3, dims) and questions.shape == (1, dims)
+    assert (passages * local.encode(texts)).sum(axis=1).min() > 0.99
+    assert (questions * local.encode_queries(texts[:1])).sum() > 0.99
+    assert (questions * passages[0]).sum() < 0.99  # the query prefix went in
+
+
+def test_server_embeddings_need_their_width_and_a_working_server(temp_home):
+    from assistant.embedding.embedder import load_embedder
+
+    with pytest.raises(UserError, match=r"\[embedding\] backend = \"server\" needs \[server\] embedding_dims"):
+        _embed_with_server(temp_home, "http://127.0.0.1:8080/v1")
+    with misbehaving_server() as root:
+        config = _embed_with_server(temp_home, root + "/junk/v1", embedding_dims=768)
+        with pytest.raises(UserError, match=f"model server at {root}/junk/v1/embeddings sent a reply that is not"):
+            load_embedder(config, temp_home.cache_dir).encode(["hello"])
