@@ -53,7 +53,8 @@ class ServerSettings:
     api_key_secret: str = ""  # the keyring secret holding its API key (`assistant secrets set server.NAME`)
     timeout: float = 300.0  # seconds to wait for a reply (a long draft on a big model takes a while)
     context: int = 4096  # the server's context window, in tokens, for prompt budgets
-    # For `[embedding] backend = "server"`: the server's embedding model, its width, its task prefixes.
+    # For `[embedding] backend = "server"`: where (default: `url`), the model, its width, its task prefixes.
+    embedding_url: str = ""
     embedding_model: str = ""
     embedding_dims: int | None = None
     query_prefix: str = ""
@@ -205,6 +206,8 @@ class _Reader:
             url=url, model=self.optional_string("server", "model"), api_key_secret=secret,
             timeout=self.number("server", "timeout", default.timeout, positive=True),
             context=self.integer("server", "context", default.context, minimum=256),
+            embedding_url=check_lan_url(self.optional_string("server", "embedding_url") or url,
+                                        f"{self.path}: [server] embedding_url"),
             embedding_model=self.optional_string("server", "embedding_model"),
             embedding_dims=self.optional_integer("server", "embedding_dims", minimum=8),
             query_prefix=self.optional_string("server", "query_prefix"),

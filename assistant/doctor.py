@@ -23,8 +23,9 @@ def network_endpoints(home: Home) -> list[dict]:
               "port": account.get("port", 993)}
              for account in raw.get("imap", []) if isinstance(account, dict)]
     server = raw.get("server")
-    if isinstance(server, dict) and server.get("url"):
-        peers.append({"kind": "model server", "name": "[server]", "url": str(server["url"])})
+    if isinstance(server, dict):
+        peers += [{"kind": "model server", "name": f"[server] {key}", "url": str(server[key])}
+                  for key in ("url", "embedding_url") if server.get(key)]
     return peers
 
 

@@ -62,7 +62,20 @@ def test_draft_end_to_end_through_the_server(sample_home, server_url):
                       home=sample_home)
     assert result["model"] == f"server:{MODEL}" and result["draft"].strip() and result["used"]
     assert cli_json("doctor", home=sample_home)["network"] == [
-        {"kind": "model server", "name": "[server]", "url": server_url}]
+        {"kind": "model server", "name": "[server] url", "url": server_url}]
+
+
+def test_doctor_lists_each_server_url_as_a_network_peer(temp_home):
+    use_server(temp_home, "http://192.168.1.20:8080/v1", embedding_url="http://gpubox.local:8081/v1")
+    assert cli_json("doctor", home=temp_home)["network"] == [
+        {"kind": "model server", "name": "[server] url", "url": "http://192.168.1.20:8080/v1"},
+        {"kind": "model server", "name": "[server] embedding_url", "url": "http://gpubox.local:8081/v1"}]
+    lines = run_cli("doctor", home=temp_home).stdout.splitlines()
+    assert ("network     model server [server] url → http://192.168.1.20:8080/v1, "
+            "model server [server] embedding_url → http://gpubox.local:8081/v1") in lines
+    use_server(temp_home, "http://192.168.1.20:8080/v1", embedding_url="http://203.0.113.7:8081/v1")
+    with pytest.raises(UserError, match=r"\[server\] embedding_url = 'http://203.0.113.7:8081/v1' is not on"):
+        Config.load(temp_home)
 
 
 def _one_line_error(home, url: str) -> str:

@@ -9,6 +9,7 @@ wider than `[server] embedding_dims` is cut to it as a Matryoshka model is (`ggu
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -27,7 +28,7 @@ def server_embedder_name(settings: ServerSettings) -> str:
 
 class ServerEmbedder:
     def __init__(self, settings: ServerSettings) -> None:
-        self.client = ServerClient(settings)
+        self.client = ServerClient(replace(settings, url=settings.embedding_url or settings.url))
         self.settings = settings
         self.name = server_embedder_name(settings)
         self.dim = int(settings.embedding_dims)
