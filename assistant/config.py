@@ -19,6 +19,7 @@ from assistant.home import Home, write_private
 
 DEFAULT_GENERATOR = "qwen2.5-coder-1.5b-instruct"
 EMBEDDING_BACKENDS = ("torch", "onnx-int8", "nomic-embed-text-v1.5")
+SERVER_EMBEDDER = "server"  # `[embedding] backend = "server"`: embeddings from `[server]`
 
 
 @dataclass
@@ -43,6 +44,23 @@ class Identity:
         return self.names[0] if self.names else (self.emails[0] if self.emails else "the person")
 
 
+@dataclass(frozen=True)
+class ServerSettings:
+    """`[server]`: an OpenAI-compatible model server on this machine or the person's LAN (opt-in)."""
+
+    url: str  # up to and including /v1, e.g. http://192.168.1.20:8080/v1
+    model: str = ""  # the name sent as "model"; llama.cpp's servers serve one model and ignore it
+    api_key_secret: str = ""  # the keyring secret holding its API key (`assistant secrets set server.NAME`)
+    timeout: float = 300.0  # seconds to wait for a reply (a long draft on a big model takes a while)
+    context: int = 4096  # the server's context window, in tokens, for prompt budgets
+    # For `[embedding] backend = "server"`: where (default: `url`), the model, its width, its task prefixes.
+    embedding_url: str = ""
+    embedding_model: str = ""
+    embedding_dims: int | None = None
+    query_prefix: str = ""
+    document_prefix: str = ""
+
+
 @dataclass
 class Config:
     me: Identity = field(default_factory=Identity)
@@ -61,6 +79,7 @@ class Config:
     self_query_boost: float = 1.0
     preference_query_weight: float = 1.5
     source_paths: list[str] = field(default_factory=list)
+    server: ServerSettings | None = None
 
     @classmethod
     def load(cls, home: Home) -> "Config":
@@ -101,6 +120,7 @@ class Config:
             self_query_boost=number("retrieval", "self_query_boost", default.self_query_boost),
             preference_query_weight=number("retrieval", "preference_query_weight", default.preference_query_weight),
             source_paths=read.strings("sources", "paths", "~/Documents"),
+            server=read.server(),
         )
 
 
@@ -132,13 +152,20 @@ class _Reader:
             raise self.fail(f"[{section}] {key}", "a non-empty string", value)
         return value
 
+    def optional_string(self, section: str, key: str) -> str:
+        """The string at `key`, or "" when it is absent."""
+        return self.string(section, key, "") if self.get(section, key, None) is not None else ""
+
     def embedding_backend(self, default: str) -> str:
         """A built-in backend or the name of an embedding GGUF added with `models add --role embedding`."""
         value = self.get("embedding", "backend", default)
         added = [m.get("name") for m in self.local_models() if m.get("role") == "embedding"]
-        choices = [*EMBEDDING_BACKENDS, *added]
+        choices = [*EMBEDDING_BACKENDS, *added, *([SERVER_EMBEDDER] if "server" in self.data else [])]
         if value not in choices:
             raise self.fail("[embedding] backend", "one of " + ", ".join(f'"{c}"' for c in choices), value)
+        if value == SERVER_EMBEDDER and self.get("server", "embedding_dims", None) is None:
+            raise UserError(f'{self.path}: [embedding] backend = "{SERVER_EMBEDDER}" needs [server] embedding_dims '
+                            "(the width of the server's embedding model, e.g. 768), so the store can file its vectors")
         return value
 
     def optional_integer(self, section: str, key: str, minimum: int) -> int | None:
@@ -161,6 +188,31 @@ class _Reader:
             should = "a number " + ("above 0" if positive else "0 or more") + (f" and at most {at_most:g}" if at_most else "")
             raise self.fail(f"[{section}] {key}", should, value)
         return float(value)
+
+    def server(self) -> ServerSettings | None:
+        """`[server]`, present only when the person opted in; its URL must be loopback or LAN."""
+        if "server" not in self.data:
+            return None
+        from assistant.lan import check_lan_url
+
+        default = ServerSettings(url="")
+        url = check_lan_url(self.string("server", "url", ""), f"{self.path}: [server] url")
+        secret = self.optional_string("server", "api_key_secret")
+        if secret:
+            from assistant.secrets import check_name
+
+            check_name(secret)
+        return ServerSettings(
+            url=url, model=self.optional_string("server", "model"), api_key_secret=secret,
+            timeout=self.number("server", "timeout", default.timeout, positive=True),
+            context=self.integer("server", "context", default.context, minimum=256),
+            embedding_url=check_lan_url(self.optional_string("server", "embedding_url") or url,
+                                        f"{self.path}: [server] embedding_url"),
+            embedding_model=self.optional_string("server", "embedding_model"),
+            embedding_dims=self.optional_integer("server", "embedding_dims", minimum=8),
+            query_prefix=self.optional_string("server", "query_prefix"),
+            document_prefix=self.optional_string("server", "document_prefix"),
+        )
 
     def local_models(self) -> list[dict]:
         """`[[models.local]]` entries (written by `assistant models add`): a name, a path, a role, a context."""

@@ -19,9 +19,14 @@ def network_endpoints(home: Home) -> list[dict]:
         raw = tomllib.loads(home.config_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError):
         return []
-    return [{"kind": "imap", "name": str(account.get("name", "")), "host": str(account.get("host", "")),
-             "port": account.get("port", 993)}
-            for account in raw.get("imap", []) if isinstance(account, dict)]
+    peers = [{"kind": "imap", "name": str(account.get("name", "")), "host": str(account.get("host", "")),
+              "port": account.get("port", 993)}
+             for account in raw.get("imap", []) if isinstance(account, dict)]
+    server = raw.get("server")
+    if isinstance(server, dict):
+        peers += [{"kind": "model server", "name": f"[server] {key}", "url": str(server[key])}
+                  for key in ("url", "embedding_url") if server.get(key)]
+    return peers
 
 
 def report(home: Home, config: Config) -> dict:
@@ -37,7 +42,7 @@ def report(home: Home, config: Config) -> dict:
                   "bytes": home.db_path.stat().st_size if home.db_path.exists() else 0, "encrypted": False},
         "network": network_endpoints(home),
         "generator": {"name": generator.name, "origin": generator.origin, "installed": generator.installed(),
-                      "role": generator.role},
+                      "role": generator.role, **({"url": generator.path} if generator.origin == "server" else {})},
         "embedding": {"backend": config.embedding_backend},
         "llama_cpp": {
             "extra_buffer_types": plan.extra_buffers, "threads": plan.threads, "why": plan.reason,
@@ -46,6 +51,10 @@ def report(home: Home, config: Config) -> dict:
         },
         "cpu_flags": [flag for flag in CPU_FLAGS_SHOWN if flag in cpu_flags()],
     }
+
+
+def _address(peer: dict) -> str:
+    return peer.get("url") or f"{peer['host']}:{peer['port']}"
 
 
 def render(facts: dict) -> list[str]:
@@ -57,10 +66,11 @@ def render(facts: dict) -> list[str]:
         f"store       {store['path']} ({store['bytes'] / 1e6:.1f} MB, "
         f"{'encrypted' if store['encrypted'] else 'not encrypted'})" if store["exists"]
         else f"store       {store['path']} (not created yet: run `assistant index PATH`)",
-        "network     " + (", ".join(f"{e['kind']} {e['name']} → {e['host']}:{e['port']}" for e in network)
+        "network     " + (", ".join(f"{e['kind']} {e['name']} → {_address(e)}" for e in network)
                           or "nothing is configured to use the network"),
         f"drafting    {facts['generator']['name']} ({facts['generator']['origin']}, "
-        f"{'installed' if facts['generator']['installed'] else 'NOT installed'})",
+        f"{'installed' if facts['generator']['installed'] else 'NOT installed'})"
+        if facts["generator"]["origin"] != "server" else f"drafting    the [server] model at {facts['generator']['url']}",
         f"embedding   {facts['embedding']['backend']}",
         "GPU         " + (f"offload on, {llama['gpu_layers']} layers (-1 = all)" if llama["gpu_offload"]
                            else "none: llama.cpp was built for the CPU only"),

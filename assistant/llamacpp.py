@@ -106,16 +106,14 @@ def load_plan() -> LoadPlan:
 _params_lock = threading.Lock()
 
 
-def open_llama(path: Path, **kwargs):
-    """`llama_cpp.Llama(path, …)` loaded as `load_plan()` says; every model goes through here."""
-    import llama_cpp
-    from llama_cpp import Llama
+@contextlib.contextmanager
+def planned_load_params(plan: LoadPlan):
+    """While open, every `llama_cpp.Llama` built in this process loads weights as `plan` says.
 
-    plan = load_plan()
-    kwargs.setdefault("n_threads", plan.threads)
-    kwargs.setdefault("n_threads_batch", plan.threads)
-    kwargs.setdefault("verbose", False)
-    # Llama() takes no argument for use_extra_bufts: it builds its params from this function.
+    Llama() takes no argument for use_extra_bufts: it builds its params from
+    `llama_model_default_params`, which is swapped here (under a lock: it is process-wide)."""
+    import llama_cpp
+
     defaults = llama_cpp.llama_cpp.llama_model_default_params
 
     def planned_params():
@@ -126,6 +124,18 @@ def open_llama(path: Path, **kwargs):
     with _params_lock:
         llama_cpp.llama_cpp.llama_model_default_params = planned_params
         try:
-            return Llama(model_path=str(path), **kwargs)
+            yield
         finally:
             llama_cpp.llama_cpp.llama_model_default_params = defaults
+
+
+def open_llama(path: Path, **kwargs):
+    """`llama_cpp.Llama(path, …)` loaded as `load_plan()` says; every model goes through here."""
+    from llama_cpp import Llama
+
+    plan = load_plan()
+    kwargs.setdefault("n_threads", plan.threads)
+    kwargs.setdefault("n_threads_batch", plan.threads)
+    kwargs.setdefault("verbose", False)
+    with planned_load_params(plan):
+        return Llama(model_path=str(path), **kwargs)

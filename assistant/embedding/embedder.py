@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol, Sequence
 import numpy as np
 
 from assistant.config import EMBEDDING_BACKENDS as BACKENDS
+from assistant.config import SERVER_EMBEDDER
 from assistant.errors import UserError
 
 if TYPE_CHECKING:
@@ -39,8 +40,13 @@ def load_embedder(config: "Config", cache_dir: Path, model: str | None = None) -
     (a store's codes outlive a change of config until they are re-embedded).
 
     torch and onnx-int8 run all-MiniLM-L6-v2; nomic-embed-text-v1.5 and embedding GGUFs the
-    person added (`models add FILE.gguf --role embedding`) run through llama.cpp.
+    person added (`models add FILE.gguf --role embedding`) run through llama.cpp; "server" asks the
+    person's model server (`[server]`).
     """
+    if config.embedding_backend == SERVER_EMBEDDER and model in (None, configured_model(config)):
+        from assistant.embedding.server import ServerEmbedder
+
+        return ServerEmbedder(config.server)
     if model is None:
         backend, dims = config.embedding_backend, config.embedding_dims
     elif model == DEFAULT_EMBEDDER:
@@ -78,6 +84,10 @@ def configured_model(config: "Config") -> str:
     backend = config.embedding_backend
     if backend in ("torch", "onnx-int8"):
         return DEFAULT_EMBEDDER
+    if backend == SERVER_EMBEDDER:
+        from assistant.embedding.server import server_embedder_name
+
+        return server_embedder_name(config.server)
     added = {m["name"]: m for m in config.local_models if m.get("role") == "embedding"}
     dims = config.embedding_dims or (768 if backend == NOMIC else added.get(backend, {}).get("dims"))
     return f"{backend}/{dims}"

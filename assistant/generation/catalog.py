@@ -17,6 +17,9 @@ from assistant.model_files import (concatenate, model_cache_dir, package_dir,
 from assistant.home import Home
 
 
+SERVER = "server"  # the model name that drafts through `[server]`, an OpenAI-compatible server on the LAN
+
+
 @dataclass
 class ModelEntry:
     name: str
@@ -24,7 +27,7 @@ class ModelEntry:
     sha256: str
     role: str
     context: int
-    origin: str  # "embedded" or "added"
+    origin: str  # "embedded", "added" or "server" (`[server]` in the config)
     package: str = ""
     assembler: str = ""  # or our module whose assemble(target) makes the file (nomic's split zip)
     parts: int = 0  # the GGUF is `part_file` of packages `package`.format(n=1..parts), concatenated
@@ -40,6 +43,8 @@ class ModelEntry:
         return [self.package.format(n=n) for n in range(1, self.parts + 1)]
 
     def installed(self) -> bool:
+        if self.origin == "server":
+            return True  # nothing on disk: whether it answers shows at the first request
         if self.origin == "added":
             return Path(self.path).is_file()
         if self.assembler:
@@ -106,11 +111,17 @@ def all_models(config: Config) -> list[ModelEntry]:
                    context=int(m.get("context", 4096)), origin="added", path=m["path"])
         for m in config.local_models
     ]
-    return embedded_models() + added
+    server = [ModelEntry(name=SERVER, file=config.server.url, sha256="", role="chat", context=config.server.context,
+                         origin="server", path=config.server.url)] if config.server else []
+    return embedded_models() + added + server
 
 
 def find_model(config: Config, name: str) -> ModelEntry:
     models = {m.name: m for m in all_models(config)}
+    if name == SERVER and not config.server:
+        raise UserError(f'[models] generator is "{SERVER}" but config.toml has no [server] section; add one '
+                        '(url = "http://HOST:8080/v1", see the README) or choose a model with '
+                        "`assistant models use NAME`")
     if name not in models:
         raise UserError(f"no model named {name!r}; known: {', '.join(models)} "
                         "(add your own with `assistant models add FILE.gguf`)")
@@ -122,6 +133,10 @@ def load_generator(config: Config, name: str | None = None, seed: int = 0):
     from assistant.generation.llama import LlamaCppGenerator
 
     entry = find_model(config, name or config.generator)
+    if entry.origin == "server":
+        from assistant.generation.server import ServerGenerator
+
+        return ServerGenerator(config.server)
     if entry.role == "embedding":
         raise UserError(f"{entry.name!r} is an embedding model and cannot draft; "
                         "choose a chat or completion model with `assistant models use NAME`")
@@ -165,8 +180,8 @@ def add_model(home: Home, config: Config, path: Path, name: str | None = None, r
     else:
         gguf_metadata(path)
     name = name or model_name_for(path)
-    if name in {m.name for m in embedded_models()}:
-        raise UserError(f"{name!r} is an embedded model's name; pass --name to choose another")
+    if name in {m.name for m in embedded_models()} | {SERVER}:
+        raise UserError(f"{name!r} is taken (an embedded model, or the [server] backend); pass --name to choose another")
     entry = ModelEntry(name=name, file=path.name, sha256=sha256_file(path), role=role, context=context,
                        origin="added", path=str(path))
 
