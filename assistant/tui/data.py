@@ -7,14 +7,14 @@ worker thread with that thread's own connection, never on the UI thread.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
+
+from assistant.home import atomic_write
 
 
 def source_counts(db) -> list[dict]:
@@ -54,22 +54,6 @@ def exemplar_sources(db, chunk_ids: list[int]) -> list[str]:
         if row:
             lines.append(f"{row['title'] or '(untitled)'} ({(row['created_at'] or '')[:10]})")
     return lines
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp: datetime | None = None) -> Path:
