@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from assistant.errors import UserError
-from assistant.home import write_private
+from assistant.home import PRIVATE_DIR, write_private
 
 MARKER = "encryption.json"
 PASSPHRASE_ENV = "ASSISTANT_PASSPHRASE"
@@ -78,6 +78,7 @@ def read_marker(root: Path) -> Marker | None:
 
 def write_marker(root: Path, marker: Marker) -> None:
     path = marker_path(root)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     partial = path.with_name(path.name + ".partial")
     write_private(partial, json.dumps(asdict(marker), indent=1) + "\n")
     os.replace(partial, path)
@@ -101,7 +102,10 @@ def create_key(root: Path, marker: Marker) -> bytes:
 
     if marker.source == "keyring":
         key = secrets.token_bytes(KEY_BYTES)
-        set_secret(marker.key_name, key.hex())
+        try:
+            set_secret(marker.key_name, key.hex())
+        except UserError as exc:
+            raise UserError(f"{exc}; or keep the key in your head instead: --key-source passphrase") from exc
     else:
         key = derive(ask_new_passphrase(PASSPHRASE_ENV), marker.salt)
     _cache[(str(root), marker.source)] = key
@@ -122,6 +126,20 @@ def store_key(root: Path, marker: Marker) -> bytes:
         key = derive(ask_passphrase(), marker.salt)
     _cache[(str(root), marker.source)] = key
     return key
+
+
+def unlock(root: Path) -> dict[str, str]:
+    """Ask for the store's key now, while a terminal can (before a full-screen app, or for a detached
+    child that cannot ask); the environment such a child needs to open the store itself."""
+    marker = read_marker(root)
+    if marker is None:
+        return {}
+    if marker.source == "keyring":
+        store_key(root, marker)
+        return {}
+    passphrase = ask_passphrase()
+    _cache[(str(root), marker.source)] = derive(passphrase, marker.salt)
+    return {PASSPHRASE_ENV: passphrase}
 
 
 def remember(root: Path, marker: Marker, key: bytes | None) -> None:

@@ -39,7 +39,7 @@ class SealedFileError(UserError):
 
 
 def _root(home) -> Path:
-    return Path(getattr(home, "root", home))
+    return Path(home) if isinstance(home, (str, os.PathLike)) else home.root  # (a Path's own .root is "/")
 
 
 def is_sealed(blob: bytes) -> bool:

@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from assistant.home import atomic_write
+from assistant.store.sealed import seal, sealing, unseal
 
 
 def source_counts(db) -> list[dict]:
@@ -67,7 +68,8 @@ def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp:
     message["Date"] = stamp.strftime("%a, %d %b %Y %H:%M:%S %z")
     message.set_content(body)
     slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
-    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", bytes(message))
+    # Sealed while the store is encrypted (`folder` is the home's drafts/).
+    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", seal(folder.parent, bytes(message)))
 
 
 def _now() -> str:
@@ -90,10 +92,16 @@ class Session:
         return self.path.stem
 
     def append(self, role: str, text: str) -> None:
+        """Add a turn; while the store is encrypted the whole file is sealed again with it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"role": role, "text": text, "timestamp": _now()}, ensure_ascii=False)
+        line = json.dumps({"role": role, "text": text, "timestamp": _now()}, ensure_ascii=False) + "\n"
+        home = self.path.parent.parent  # sessions/ is in the home
+        if sealing(home):
+            before = unseal(home, self.path.read_bytes()) if self.path.exists() else b""
+            atomic_write(self.path, seal(home, before + line.encode("utf-8")))
+            return
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(line + "\n")
+            out.write(line)
 
     def forget(self) -> bool:
         """Delete this session's file (and only it). True when there was one."""
