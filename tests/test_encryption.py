@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -18,12 +19,21 @@ PASSPHRASE = "correct horse battery staple"
 
 
 @pytest.fixture
-def keyring_env(tmp_path, monkeypatch) -> Path:
-    """A real keyring backend for the CLI subprocesses: keyrings.alt's file keyring under a temp XDG_DATA_HOME."""
+def keyring_env(tmp_path, monkeypatch) -> Iterator[Path]:
+    """A real keyring backend, keyrings.alt's file keyring under a temp XDG_DATA_HOME: for the CLI
+    subprocesses (by the environment) and for this process (set, then restored)."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("ASSISTANT_PASSPHRASE", raising=False)
-    return tmp_path / "xdg" / "python_keyring" / "keyring_pass.cfg"
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "xdg" / "python_keyring" / "keyring_pass.cfg")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    yield Path(backend.file_path)
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture
@@ -53,9 +63,16 @@ def _holding(home: Home) -> list[str]:
                   if p.is_file() and CANARY.encode() in p.read_bytes())
 
 
-def _search(home: Home) -> list[tuple[str, str]]:
-    hits = json.loads(_ok("search", "spotted quoll by the creek", "--json", home=home))
-    return [(hit["uri"], hit["text"]) for hit in hits]
+def _search(home: Home, embedder) -> list[tuple[str, str]]:
+    """Search in this process, with the session's loaded model, whatever the store's encryption."""
+    from assistant.config import Config
+    from assistant.core import Assistant
+
+    assistant = Assistant(home, Config.load(home))
+    assistant.__dict__["embedder"] = embedder
+    hits = [(hit.uri, hit.text) for hit in assistant.search("spotted quoll by the creek", k=5)]
+    assistant.db.conn.close()
+    return hits
 
 
 def _digest(home: Home) -> dict[str, str]:
@@ -63,12 +80,9 @@ def _digest(home: Home) -> dict[str, str]:
 
 
 def _keyring():
-    """The same file keyring the CLI subprocesses use (see `keyring_env`)."""
-    from keyrings.alt.file import PlaintextKeyring
+    import keyring
 
-    backend = PlaintextKeyring()
-    backend.file_path = os.environ["XDG_DATA_HOME"] + "/python_keyring/keyring_pass.cfg"
-    return backend
+    return keyring.get_keyring()  # the file keyring of `keyring_env`
 
 
 def _key_name(home: Home) -> str:
@@ -92,7 +106,8 @@ def _opens(path: Path, key: bytes) -> bool:
         conn.close()
 
 
-def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home, keyring_env, notes, tmp_path):
+def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home, keyring_env, notes, tmp_path,
+                                                                       embedder):
     _ok("init", "--name", "Priya", "--encrypt", home=temp_home)
     assert json.loads((temp_home.root / "encryption.json").read_text())["source"] == "keyring"
     # Hold a connection open, so the CLI's writes stay in the -wal and -shm when it exits.
@@ -103,7 +118,7 @@ def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home
     for name in ("profile.db", "profile.db-wal", "profile.db-shm"):
         assert (temp_home.root / name).stat().st_size > 0, name
     assert _holding(temp_home) == []
-    found = _search(temp_home)
+    found = _search(temp_home, embedder)
     assert any(CANARY in text for _, text in found)
     holder.conn.close()
     doctor = json.loads(_ok("doctor", "--json", home=temp_home))["store"]
@@ -119,12 +134,12 @@ def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home
     _ok("decrypt", home=temp_home)
     assert not (temp_home.root / "encryption.json").exists()
     assert "profile.db" in _holding(temp_home)  # the scan finds the canary where it is in the clear
-    assert _search(temp_home) == found
+    assert _search(temp_home, embedder) == found
     assert json.loads(_ok("doctor", "--json", home=temp_home))["store"]["encrypted"] is False
 
     _ok("encrypt", home=temp_home)
     assert _holding(temp_home) == []
-    assert _search(temp_home) == found
+    assert _search(temp_home, embedder) == found
 
 
 def test_a_wrong_or_missing_keyring_key_fails_closed(temp_home, keyring_env):

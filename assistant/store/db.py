@@ -17,7 +17,7 @@ import sqlite_utils
 
 from assistant.errors import UserError
 from assistant.home import PRIVATE_DIR, PRIVATE_FILE
-from assistant.store.keys import (PASSPHRASE_ENV, pending_key, promote_pending, read_marker, remember,
+from assistant.store.keys import (PASSPHRASE_ENV, keys_to_retry, promote_pending, read_marker, remember,
                                   store_key)
 
 BUSY_TIMEOUT_MS = 30_000
@@ -73,14 +73,15 @@ def connect(path: Path | str, *, migrate: bool = True, key: bytes | None = None)
         if key:
             if marker is not None:
                 remember(path.parent, marker, None)  # a wrong passphrase is not kept for the next try
-                pending = pending_key(marker)
-                if pending and pending != key:
-                    try:
-                        db = connect(path, migrate=migrate, key=pending)
-                    except UserError:
-                        pending = None
-                    if pending:
-                        promote_pending(path.parent, marker, pending)
+                for other, pending in keys_to_retry(marker):
+                    if other != key:
+                        try:
+                            db = connect(path, migrate=migrate, key=other)
+                        except UserError:
+                            continue
+                        if pending:
+                            promote_pending(path.parent, marker, other)
+                        remember(path.parent, marker, other)
                         return db
             raise unopenable_encrypted(path, marker, exc) from exc
         if not looks_plain(path):

@@ -35,7 +35,7 @@ KEY_BYTES = 32
 # scrypt at 2^15 × 8 takes about 0.1 s and 32 MiB, once per process.
 SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": KEY_BYTES}
 
-_cache: dict[tuple[str, str], bytes] = {}
+_cache: dict[tuple[str, "Marker"], bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -108,13 +108,13 @@ def create_key(root: Path, marker: Marker) -> bytes:
             raise UserError(f"{exc}; or keep the key in your head instead: --key-source passphrase") from exc
     else:
         key = derive(ask_new_passphrase(PASSPHRASE_ENV), marker.salt)
-    _cache[(str(root), marker.source)] = key
+    _cache[(str(root), marker)] = key
     return key
 
 
 def store_key(root: Path, marker: Marker) -> bytes:
     """The key that opens the store in `root` (cached per process)."""
-    cached = _cache.get((str(root), marker.source))
+    cached = _cache.get((str(root), marker))
     if cached is not None:
         return cached
     if marker.source == "keyring":
@@ -124,7 +124,7 @@ def store_key(root: Path, marker: Marker) -> bytes:
                             "not in the OS keyring; restore that keyring entry, or the home from a backup")
     else:
         key = derive(ask_passphrase(), marker.salt)
-    _cache[(str(root), marker.source)] = key
+    _cache[(str(root), marker)] = key
     return key
 
 
@@ -138,21 +138,26 @@ def unlock(root: Path) -> dict[str, str]:
         store_key(root, marker)
         return {}
     passphrase = ask_passphrase()
-    _cache[(str(root), marker.source)] = derive(passphrase, marker.salt)
+    _cache[(str(root), marker)] = derive(passphrase, marker.salt)
     return {PASSPHRASE_ENV: passphrase}
 
 
 def remember(root: Path, marker: Marker, key: bytes | None) -> None:
     """Keep (or with None, forget) the key this process uses for the store in `root`."""
     if key is None:
-        _cache.pop((str(root), marker.source), None)
+        _cache.pop((str(root), marker), None)
     else:
-        _cache[(str(root), marker.source)] = key
+        _cache[(str(root), marker)] = key
 
 
-def pending_key(marker: Marker) -> bytes | None:
-    """The keyring key `key rotate` parked before rekeying, when a crash kept it from finishing."""
-    return keyring_key(marker.pending_name) if marker.source == "keyring" else None
+def keys_to_retry(marker: Marker) -> list[tuple[bytes, bool]]:
+    """When the cached key no longer opens the store: the keyring's key read again (another process
+    may have rotated it), then the key `key rotate` parked before a crash kept it from finishing
+    (True: make it the key once it opens). A passphrase is not asked twice."""
+    if marker.source != "keyring":
+        return []
+    found = [(keyring_key(marker.key_name), False), (keyring_key(marker.pending_name), True)]
+    return [(key, pending) for key, pending in found if key]
 
 
 def promote_pending(root: Path, marker: Marker, key: bytes) -> None:
