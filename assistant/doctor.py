@@ -28,7 +28,7 @@ def network_endpoints(home: Home) -> list[dict]:
 def store_facts(home: Home) -> dict:
     """Where the store is, and whether it is encrypted: by the home's marker (which says where the key
     comes from) and by the file's own first bytes (no key is read for this)."""
-    from assistant.store.db import looks_plain
+    from assistant.store.db import looks_encrypted, looks_plain
     from assistant.store.keys import read_marker
 
     path = home.db_path
@@ -38,10 +38,10 @@ def store_facts(home: Home) -> dict:
         source, problem = (marker.describe() if marker else None), ""
     except UserError as exc:
         marker, source, problem = None, None, str(exc)
-    file_encrypted = exists and path.stat().st_size > 0 and not looks_plain(path)
-    if exists and path.stat().st_size and file_encrypted != (marker is not None) and not problem:
-        problem = ("the store file is encrypted but the home has no encryption.json" if file_encrypted else
-                   "encryption.json says the store is encrypted but the file is plain SQLite; it will not open")
+    if marker is not None and exists and looks_plain(path):
+        problem = "encryption.json says the store is encrypted but the file is plain SQLite; it will not open"
+    elif marker is None and not problem and looks_encrypted(path):
+        problem = "the store file looks encrypted (or damaged) but the home has no encryption.json"
     return {"path": str(path), "exists": exists, "bytes": path.stat().st_size if exists else 0,
             "encrypted": marker is not None, "key_source": marker.source if marker else None,
             "key": source, "problem": problem}

@@ -193,6 +193,7 @@ def test_a_plain_or_truncated_store_where_an_encrypted_one_is_expected_is_refuse
     planted = temp_home.db_path.read_bytes()
     _fails("sources", "errors", home=temp_home, says="is not encrypted, but encryption.json")
     assert temp_home.db_path.read_bytes() == planted
+    assert "plain SQLite" in json.loads(_ok("doctor", "--json", home=temp_home))["store"]["problem"]
 
     temp_home.db_path.write_bytes(encrypted[:1000])
     _fails("sources", "errors", home=temp_home, says="is truncated or damaged")

@@ -84,7 +84,7 @@ def connect(path: Path | str, *, migrate: bool = True, key: bytes | None = None)
                         remember(path.parent, marker, other)
                         return db
             raise unopenable_encrypted(path, marker, exc) from exc
-        if not looks_plain(path):
+        if looks_encrypted(path):
             raise UserError(f"the store {path} is encrypted (or damaged) but its home has no encryption.json "
                             "saying how; restore that file from a backup of the home, or move the store aside "
                             f"(mv {path} {path}.damaged) and run `assistant index` to rebuild it") from exc
@@ -124,6 +124,12 @@ def looks_plain(path: Path) -> bool:
             return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
     except OSError:
         return False
+
+
+def looks_encrypted(path: Path) -> bool:
+    """Whole SQLCipher pages that do not start as plain SQLite does: an encrypted store, or damage."""
+    size = path.stat().st_size if path.exists() else 0
+    return size >= CIPHER_PAGE and size % CIPHER_PAGE == 0 and not looks_plain(path)
 
 
 def refuse_plaintext(path: Path) -> None:
