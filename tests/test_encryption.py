@@ -115,6 +115,8 @@ def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home
 
     holder = connect(temp_home.db_path, key=_keyring_key(temp_home))
     _ok("index", str(notes), home=temp_home)
+    _ok("daemon", "run", "--oneshot", home=temp_home)  # its log, lock and status files join the scan
+    assert (temp_home.root / "logs" / "daemon.log").stat().st_size > 0
     for name in ("profile.db", "profile.db-wal", "profile.db-shm"):
         assert (temp_home.root / name).stat().st_size > 0, name
     assert _holding(temp_home) == []
@@ -244,6 +246,14 @@ def test_key_rotate_with_the_keyring_and_the_old_key_no_longer_opens(temp_home, 
         finally:
             conn.close()
     _ok("sources", "errors", home=temp_home)
+
+    # A crash between the rekey and the keyring update: the new key is still parked under .next.
+    name = _key_name(temp_home)
+    _keyring().set_password("persona-assistant", name, old.hex())
+    _keyring().set_password("persona-assistant", f"{name}.next", new.hex())
+    _ok("sources", "errors", home=temp_home)
+    assert _keyring_key(temp_home) == new
+    assert _keyring().get_password("persona-assistant", f"{name}.next") is None
 
 
 def test_encrypt_leaves_the_store_untouched_when_the_copy_fails(temp_home, monkeypatch):

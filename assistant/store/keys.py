@@ -108,7 +108,7 @@ def create_key(root: Path, marker: Marker) -> bytes:
             raise UserError(f"{exc}; or keep the key in your head instead: --key-source passphrase") from exc
     else:
         key = derive(ask_new_passphrase(PASSPHRASE_ENV), marker.salt)
-    _cache[(str(root), marker)] = key
+    remember(root, marker, key)
     return key
 
 
@@ -124,7 +124,7 @@ def store_key(root: Path, marker: Marker) -> bytes:
                             "not in the OS keyring; restore that keyring entry, or the home from a backup")
     else:
         key = derive(ask_passphrase(), marker.salt)
-    _cache[(str(root), marker)] = key
+    remember(root, marker, key)
     return key
 
 
@@ -138,7 +138,7 @@ def unlock(root: Path) -> dict[str, str]:
         store_key(root, marker)
         return {}
     passphrase = ask_passphrase()
-    _cache[(str(root), marker)] = derive(passphrase, marker.salt)
+    remember(root, marker, derive(passphrase, marker.salt))
     return {PASSPHRASE_ENV: passphrase}
 
 
