@@ -114,6 +114,7 @@ def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home
     from assistant.store.db import connect
 
     holder = connect(temp_home.db_path, key=_keyring_key(temp_home))
+    assert holder.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     _ok("index", str(notes), home=temp_home)
     _ok("daemon", "run", "--oneshot", home=temp_home)  # its log, lock and status files join the scan
     assert (temp_home.root / "logs" / "daemon.log").stat().st_size > 0
