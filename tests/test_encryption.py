@@ -130,6 +130,7 @@ def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home
     backup = tmp_path / "backup" / "profile.db"
     _ok("backup", str(backup), home=temp_home)
     assert CANARY.encode() not in backup.read_bytes()
+    assert backup.stat().st_mode & 0o777 == 0o600 == (temp_home.root / "encryption.json").stat().st_mode & 0o777
     assert _opens(backup, _keyring_key(temp_home)) and not _opens(backup, b"\x01" * 32)
     _fails("backup", str(backup), home=temp_home, says="--force")
     _ok("backup", str(backup), "--force", home=temp_home)
@@ -173,6 +174,8 @@ def test_no_keyring_backend_says_so_and_the_passphrase_path_works(temp_home, mon
     before = _digest(temp_home)
     monkeypatch.setenv("ASSISTANT_PASSPHRASE", "not the passphrase")
     _fails("sources", "errors", home=temp_home, says="wrong passphrase for the encrypted store")
+    _fails("daemon", "start", home=temp_home, says="wrong passphrase")  # said here, before it detaches
+    assert not (temp_home.root / "run" / "daemon.pid").exists()
     monkeypatch.delenv("ASSISTANT_PASSPHRASE")
     _fails("sources", "errors", home=temp_home, says="set ASSISTANT_PASSPHRASE")  # no terminal to ask on
     assert _digest(temp_home) == before
