@@ -44,8 +44,6 @@ def connect(path: Path | str, *, migrate: bool = True, key: bytes | None = None)
         marker = read_marker(path.parent)
         key = store_key(path.parent, marker) if marker else b""
     created = not path.exists()
-    if key and not created:
-        refuse_plaintext(path)
     conn = open_connection(path, key)
     if created:
         os.chmod(path, PRIVATE_FILE)
@@ -83,6 +81,13 @@ def connect(path: Path | str, *, migrate: bool = True, key: bytes | None = None)
                             promote_pending(path.parent, marker, other)
                         remember(path.parent, marker, other)
                         return db
+            # Read only now that it failed: opening and closing the file while this process holds
+            # connections to it would drop their locks (see above).
+            if looks_plain(path):
+                raise UserError(f"the store {path} is not encrypted, but encryption.json in its home says it must "
+                                f"be; if you decrypted it by hand, move it aside (mv {path} {path}.plain) and "
+                                "restore the encrypted one from a backup, or remove encryption.json to use it "
+                                "unencrypted") from exc
             raise unopenable_encrypted(path, marker, exc) from exc
         if looks_encrypted(path):
             raise UserError(f"the store {path} is encrypted (or damaged) but its home has no encryption.json "
@@ -118,9 +123,12 @@ def is_damage(exc: BaseException) -> bool:
 
 
 def looks_plain(path: Path) -> bool:
-    """True when `path` starts as a plain SQLite file does (an encrypted one starts with random bytes)."""
+    """True when `path` starts as a plain SQLite file does (an encrypted one starts with random bytes).
+
+    Only for a file this process holds no connection to (a failed open, `doctor`): closing this
+    descriptor would drop the locks of every connection of this process to it."""
     try:
-        with open(path, "rb") as handle:  # read only: a store is never opened this way while connected
+        with open(path, "rb") as handle:
             return handle.read(len(SQLITE_HEADER)) == SQLITE_HEADER
     except OSError:
         return False
@@ -130,13 +138,6 @@ def looks_encrypted(path: Path) -> bool:
     """Whole SQLCipher pages that do not start as plain SQLite does: an encrypted store, or damage."""
     size = path.stat().st_size if path.exists() else 0
     return size >= CIPHER_PAGE and size % CIPHER_PAGE == 0 and not looks_plain(path)
-
-
-def refuse_plaintext(path: Path) -> None:
-    if path.stat().st_size and looks_plain(path):
-        raise UserError(f"the store {path} is not encrypted, but encryption.json in its home says it must be; "
-                        f"if you decrypted it by hand, move it aside (mv {path} {path}.plain) and restore the "
-                        "encrypted one from a backup, or remove encryption.json to use it unencrypted")
 
 
 def unopenable_encrypted(path: Path, marker, exc: Exception) -> UserError:
