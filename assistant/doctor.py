@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 
 from assistant.config import Config
+from assistant.errors import UserError
 from assistant.home import Home
 
 CPU_FLAGS_SHOWN = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
@@ -29,6 +30,28 @@ def network_endpoints(home: Home) -> list[dict]:
     return peers
 
 
+def store_facts(home: Home) -> dict:
+    """Where the store is, and whether it is encrypted: by the home's marker (which says where the key
+    comes from) and by the file's own first bytes (no key is read for this)."""
+    from assistant.store.db import looks_encrypted, looks_plain
+    from assistant.store.keys import read_marker
+
+    path = home.db_path
+    exists = path.exists()
+    try:
+        marker = read_marker(home.root)
+        source, problem = (marker.describe() if marker else None), ""
+    except UserError as exc:
+        marker, source, problem = None, None, str(exc)
+    if marker is not None and exists and looks_plain(path):
+        problem = "encryption.json says the store is encrypted but the file is plain SQLite; it will not open"
+    elif marker is None and not problem and looks_encrypted(path):
+        problem = "the store file looks encrypted (or damaged) but the home has no encryption.json"
+    return {"path": str(path), "exists": exists, "bytes": path.stat().st_size if exists else 0,
+            "encrypted": marker is not None, "key_source": marker.source if marker else None,
+            "key": source, "problem": problem}
+
+
 def report(home: Home, config: Config) -> dict:
     from assistant.generation.catalog import find_model
     from assistant.llamacpp import cpu_flags, gpu_offload_supported, llama_system_info, load_plan
@@ -38,8 +61,7 @@ def report(home: Home, config: Config) -> dict:
     gpu = gpu_offload_supported()
     return {
         "home": str(home.root),
-        "store": {"path": str(home.db_path), "exists": home.db_path.exists(),
-                  "bytes": home.db_path.stat().st_size if home.db_path.exists() else 0, "encrypted": False},
+        "store": store_facts(home),
         "network": network_endpoints(home),
         "generator": {"name": generator.name, "origin": generator.origin, "installed": generator.installed(),
                       "role": generator.role, **({"url": generator.path} if generator.origin == "server" else {})},
@@ -64,8 +86,10 @@ def render(facts: dict) -> list[str]:
     lines = [
         f"home        {facts['home']}",
         f"store       {store['path']} ({store['bytes'] / 1e6:.1f} MB, "
-        f"{'encrypted' if store['encrypted'] else 'not encrypted'})" if store["exists"]
-        else f"store       {store['path']} (not created yet: run `assistant index PATH`)",
+        f"{'encrypted, key from ' + store['key'] if store['encrypted'] else 'not encrypted: assistant encrypt'})"
+        if store["exists"] else f"store       {store['path']} (not created yet: run `assistant index PATH`"
+        f"{'; it will be encrypted, key from ' + store['key'] if store['encrypted'] else ''})",
+        *([f"            PROBLEM: {store['problem']}"] if store["problem"] else []),
         "network     " + (", ".join(f"{e['kind']} {e['name']} → {_address(e)}" for e in network)
                           or "nothing is configured to use the network"),
         f"drafting    {facts['generator']['name']} ({facts['generator']['origin']}, "

@@ -63,10 +63,15 @@ def start(state):
     if files.is_running():
         click.echo(f"Already running (pid {files.read_pid()}); logs: {files.log}")
         return
+    from assistant.store import connect
+    from assistant.store.keys import unlock
+
+    env = {**os.environ, **unlock(state.home.root)}  # an encrypted store's passphrase, asked here
+    connect(state.home.db_path).conn.close()  # a wrong key is said here, not in the log
     with open(files.log, "ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "assistant", "--home", str(state.home.root), "daemon", "run"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, env=env,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

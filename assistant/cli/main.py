@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
 import click
 
 from assistant import __version__
+from assistant.cli.store import KEY_SOURCE, encrypt_home, register as register_store_commands
 from assistant.errors import UserError
 
 
@@ -44,8 +44,9 @@ class AssistantGroup(click.Group):
         except UserError as exc:
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(1)
-        except sqlite3.DatabaseError as exc:  # met mid-command: a page damaged after the store opened
-            if isinstance(exc, sqlite3.OperationalError):
+        except Exception as exc:  # a page found damaged after the store opened (sqlite3's or SQLCipher's)
+            store = sys.modules.get("assistant.store.db")  # not loaded: no store was opened
+            if store is None or not store.is_damage(exc):
                 raise
             from assistant.store.db import damaged_store
 
@@ -88,8 +89,10 @@ def _echo_json(data) -> None:
 @click.option("--handle", "handles", multiple=True, help="A chat handle or speaker name of yours (repeatable).")
 @click.option("--force", is_flag=True,
               help="Replace who you are in an existing config; its sources, IMAP accounts and models stay.")
+@click.option("--encrypt", "encrypted", is_flag=True, help="Encrypt the store (see `assistant encrypt --help`).")
+@KEY_SOURCE
 @click.pass_obj
-def init(state, names, emails, handles, force):
+def init(state, names, emails, handles, force, encrypted, key_source):
     """Write the config that says who you are.
 
     With no options on a terminal it asks; in scripts pass --name/--email/--handle.
@@ -115,6 +118,8 @@ def init(state, names, emails, handles, force):
     if not (names or emails):
         click.echo("Note: no name or email given, so nothing will count as your own writing yet; "
                    "edit the [me] section or re-run with --force.", err=True)
+    if encrypted and not (home.root / "encryption.json").exists():
+        encrypt_home(home, key_source)
 
 
 # -- whoami -----------------------------------------------------------------------------------
@@ -439,6 +444,7 @@ from assistant.cli.mcp import mcp  # noqa: E402
 
 cli.add_command(daemon)
 cli.add_command(mcp)
+register_store_commands(cli)
 _register_plugin_commands()
 
 from assistant.cli.tui import tui  # noqa: E402

@@ -44,8 +44,10 @@ def tui(state):
     Keys: F1-F5 switch areas, ctrl+p commands, ? key bindings, ctrl+q quit.
     Errors from native libraries go to <home>/logs/tui.log, never onto the screen.
     """
+    from assistant.store.keys import unlock
     from assistant.tui.app import make_app
 
+    unlock(state.home.root)  # an encrypted store's passphrase is asked before the screen is taken
     app = make_app(state.home)
     with screen_apart_from_native_output(state.home.logs_dir / "tui.log"):
         app.run()

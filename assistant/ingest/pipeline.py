@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from assistant.ingest.deadline import read_with_deadline
 from assistant.ingest.discover import Discovery, Unit
 from assistant.ingest.redact import redact, redact_item
 from assistant.sources import Failure, Item, SkipFile
-from assistant.store.db import write_transaction
+from assistant.store.db import driver_errors, write_transaction
 from assistant.store.documents import delete_documents, insert_document, now, quarantine, source_id
 from assistant.textfiles import mib
 
@@ -184,7 +183,7 @@ class Indexer:
                     reason = str(exc) if isinstance(exc, SkipFile) else f"{type(exc).__name__}: {exc}"
                     # A file that cannot be read any more loses what it held; a store error leaves it be.
                     self._fail(str(unit.path), getattr(unit.source, "name", "?"), reason,
-                               _stat_or_none(unit.path), unreadable=not isinstance(exc, sqlite3.Error))
+                               _stat_or_none(unit.path), unreadable=not isinstance(exc, driver_errors("Error")))
             self.on_progress(unit.path)
             if self._pending_chunks >= BATCH_CHUNKS:
                 self._flush()

@@ -7,14 +7,15 @@ worker thread with that thread's own connection, never on the UI thread.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
+
+from assistant.home import atomic_write
+from assistant.store.sealed import seal, sealing, unseal
 
 
 def source_counts(db) -> list[dict]:
@@ -56,22 +57,6 @@ def exemplar_sources(db, chunk_ids: list[int]) -> list[str]:
     return lines
 
 
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp: datetime | None = None) -> Path:
     stamp = stamp or datetime.now(timezone.utc)
     message = EmailMessage()
@@ -83,7 +68,8 @@ def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp:
     message["Date"] = stamp.strftime("%a, %d %b %Y %H:%M:%S %z")
     message.set_content(body)
     slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
-    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", bytes(message))
+    # Sealed while the store is encrypted (`folder` is the home's drafts/).
+    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", seal(folder.parent, bytes(message)))
 
 
 def _now() -> str:
@@ -106,10 +92,16 @@ class Session:
         return self.path.stem
 
     def append(self, role: str, text: str) -> None:
+        """Add a turn; while the store is encrypted the whole file is sealed again with it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"role": role, "text": text, "timestamp": _now()}, ensure_ascii=False)
+        line = json.dumps({"role": role, "text": text, "timestamp": _now()}, ensure_ascii=False) + "\n"
+        home = self.path.parent.parent  # sessions/ is in the home
+        if sealing(home):
+            before = unseal(home, self.path.read_bytes()) if self.path.exists() else b""
+            atomic_write(self.path, seal(home, before + line.encode("utf-8")))
+            return
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(line + "\n")
+            out.write(line)
 
     def forget(self) -> bool:
         """Delete this session's file (and only it). True when there was one."""

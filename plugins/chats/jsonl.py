@@ -20,9 +20,11 @@ from .common import MAX_EXPORT_BYTES, chat_item
 REQUIRED = ("conversation", "speaker", "text")
 
 
-def json_lines(path: Path) -> Iterator[tuple[int, str, dict | Failure]]:
-    """(line number, uri, parsed object or a `Failure`) for each non-empty line of a JSONL file."""
-    text, _ = read_text_file(path, max_bytes=MAX_EXPORT_BYTES)
+def json_lines(path: Path, text: str | None = None) -> Iterator[tuple[int, str, dict | Failure]]:
+    """(line number, uri, parsed object or a `Failure`) for each non-empty line of a JSONL file
+    (or of its `text`, already read)."""
+    if text is None:
+        text, _ = read_text_file(path, max_bytes=MAX_EXPORT_BYTES)
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

@@ -12,16 +12,34 @@ from pathlib import Path
 from typing import Iterator
 
 from assistant.config import Identity
-from assistant.sources import Failure, Item
-from .common import SPECIFIC_PRIORITY, chat_item, head
+from assistant.errors import UserError
+from assistant.sources import Failure, Item, SkipFile
+from assistant.textfiles import check_size, decode_text
+from .common import MAX_EXPORT_BYTES, SPECIFIC_PRIORITY, chat_item, head
 from .jsonl import json_lines
 
 ROLES = {"user", "assistant"}
 ASSISTANT_SPEAKER = "assistant"
 
 
+def _sealed_text(path: Path) -> str | None:
+    """The text of a session file sealed because the store is encrypted (`assistant.store.sealed`);
+    None for a plain file. Sessions live in the home's sessions/, so the home is two folders up."""
+    from assistant.store.sealed import MAGIC, unseal
+
+    with path.open("rb") as handle:
+        if handle.read(len(MAGIC)) != MAGIC:
+            return None
+    check_size(path, MAX_EXPORT_BYTES, "chat exports")
+    return decode_text(unseal(path.parent.parent, path.read_bytes()))[0]
+
+
 def _first_object(path: Path) -> dict | None:
-    for line in head(path, 16384).splitlines():
+    try:
+        sealed = _sealed_text(path)
+    except (UserError, SkipFile):  # sealed with another key, or too big: not recognisably a session
+        return None
+    for line in (head(path, 16384) if sealed is None else sealed[:16384]).splitlines():
         if line.strip():
             try:
                 value = json.loads(line)
@@ -44,7 +62,7 @@ class SessionsSource:
 
     def read(self, path: Path, me: Identity) -> Iterator[Item | Failure]:
         conversation = f"assistant session {path.stem}"
-        for number, uri, turn in json_lines(path):
+        for number, uri, turn in json_lines(path, _sealed_text(path)):
             if isinstance(turn, Failure):
                 yield turn
                 continue
