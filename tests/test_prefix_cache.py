@@ -149,3 +149,17 @@ def test_ctrl_c_stops_a_streaming_draft_with_exit_130_and_no_traceback(small_hom
     assert process.returncode == 130, err.decode()
     assert b"Traceback" not in err and b"Stopped" in err
     assert not [p for p in (small_home.cache_dir / "prefix").iterdir() if not p.name.endswith(".kv")]
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 100])
+def test_a_streamed_draft_drops_an_echoed_email_tag_as_the_whole_one_does(size):
+    from assistant.prompt.draft import EchoFilter, unwrap_echo
+
+    for text in ('<email to="sam@fernhill.example" subject="Visit">\nHiya Sam,\n\nFriday works.\n\nOnwards,\n'
+                 'Priya\n</email>', "Hiya Sam,\n\nSee <email> tags? No.\n<b>bold</b>\n\nPriya", "<<Dear Janet,\n"):
+        shown = []
+        stream = EchoFilter(shown.append)
+        for start in range(0, len(text), size):
+            stream(text[start:start + size])
+        stream.close()
+        assert "".join(shown).strip() == unwrap_echo(text).strip()

@@ -114,3 +114,12 @@ def test_explain_lists_sections_whose_tokens_sum_to_the_prompts(sample_assistant
     assert {"persona", "style", "exemplars", "request", "total"} <= set(rows)
     assert sum(int(v) for k, v in rows.items() if k != "total") == int(rows["total"])
     assert re.search(r"^Stable prefix: \d+ tokens, ", result.stderr, re.M)
+
+
+@pytest.mark.slow
+def test_a_request_longer_than_the_model_context_fails_in_one_line(temp_home):
+    assert run_cli("models", "use", "smollm2-135m-instruct", home=temp_home).returncode == 0
+    result = run_cli("draft", "please " * 5000, "--no-personalization", home=temp_home)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: the request is ") and result.stderr.count("\n") == 1
+    assert "4096-token context" in result.stderr and "shorten the request" in result.stderr
