@@ -100,22 +100,12 @@ class LlamaCppGenerator:
         `prefix` (for raw text; a chat's is its system message) is the stable start whose KV
         state is reused from this context or from disk, and saved when it had to be evaluated.
         Closing the iterator stops generation; the context stays usable."""
-        chat = not isinstance(prompt, str)
-        if chat and self._formatter is None:  # no template in the GGUF: llama-cpp-python's fallback format
+        if not isinstance(prompt, str) and self._formatter is None:  # no template in the GGUF
             yield from self._untemplated_chat(prompt, max_tokens, temperature)
             return
-        stop = list(stop or [])
-        criteria = None
-        if chat:
-            rendered = self._formatter(messages=prompt)
-            text, prefix = rendered.prompt, self.stable_prefix(prompt)
-            stop += rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
-            criteria = rendered.stopping_criteria
-        else:
-            text = prompt
+        tokens, prefix_tokens, prefix, stop, criteria = self.prepare(prompt, stop, prefix)
         with self.lock:
-            tokens = self._tokens(text, chat)
-            self._warm_prefix(tokens, self._tokens(prefix, chat) if prefix else [], prefix)
+            self._warm_prefix(tokens, prefix_tokens, prefix)
             parts = self._llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, stop=stop,
                                                 stopping_criteria=criteria, repeat_penalty=REPEAT_PENALTY,
                                                 stream=True)
@@ -126,6 +116,18 @@ class LlamaCppGenerator:
                         yield piece
             finally:
                 parts.close()
+
+    def prepare(self, prompt: str | list[dict], stop: list[str] | None = None, prefix: str = ""):
+        """What llama.cpp is given for `prompt`: (tokens, prefix tokens, prefix text, stop strings,
+        stopping criteria); a chat's prefix is the stable start of its rendered template."""
+        stop = list(stop or [])
+        if isinstance(prompt, str):
+            return self._tokens(prompt, False), self._tokens(prefix, False) if prefix else [], prefix, stop, None
+        rendered = self._formatter(messages=prompt)
+        prefix = self.stable_prefix(prompt)
+        stop += rendered.stop if isinstance(rendered.stop, list) else [rendered.stop]
+        return (self._tokens(rendered.prompt, True), self._tokens(prefix, True) if prefix else [], prefix, stop,
+                rendered.stopping_criteria)
 
     def _warm_prefix(self, tokens: list[int], prefix_tokens: list[int], prefix: str) -> None:
         """Have the context hold the prompt's stable prefix: still there, loaded from disk, or evaluated
