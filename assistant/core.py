@@ -91,7 +91,7 @@ class Assistant:
     def generator(self):
         from assistant.generation.catalog import load_generator
 
-        return load_generator(self.config)
+        return load_generator(self.config, cache_dir=self.home.cache_dir / "prefix")
 
     @cached_property
     def searcher(self):

@@ -7,6 +7,18 @@ from typing import Iterator, Protocol
 
 class Generator(Protocol):
     name: str
+    n_ctx: int  # the context size, in tokens, that prompts are fitted to
+    has_chat_template: bool
+
+    def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
+                 stop: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+        """Stream the continuation of raw text, or of chat messages through the chat template.
+        `prefix`, the stable start of a raw-text prompt, may be served from a cache."""
+        ...
+
+    def render(self, messages: list[dict]) -> str:
+        """The text a chat model reads for `messages` (to count its tokens)."""
+        ...
 
     def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7,
                  stop: list[str] | None = None) -> str:

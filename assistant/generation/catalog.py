@@ -128,8 +128,9 @@ def find_model(config: Config, name: str) -> ModelEntry:
     return models[name]
 
 
-def load_generator(config: Config, name: str | None = None, seed: int = 0):
-    """Open the drafting model; an embedded file that fails to load is checked and re-assembled once."""
+def load_generator(config: Config, name: str | None = None, seed: int = 0, cache_dir: Path | None = None):
+    """Open the drafting model; an embedded file that fails to load is checked and re-assembled once.
+    With `cache_dir`, the KV state of stable prompt prefixes is kept there for later processes."""
     from assistant.generation.llama import LlamaCppGenerator
 
     entry = find_model(config, name or config.generator)
@@ -144,7 +145,8 @@ def load_generator(config: Config, name: str | None = None, seed: int = 0):
 
     def load():
         return LlamaCppGenerator(entry.name, path, context=entry.context,
-                                 gpu_layers=config.gpu_layers, chat=entry.role == "chat", seed=seed)
+                                 gpu_layers=config.gpu_layers, chat=entry.role == "chat", seed=seed,
+                                 sha256=entry.sha256 or f"{path}:{path.stat().st_mtime_ns}", cache_dir=cache_dir)
     try:
         return load()
     except ValueError as exc:  # llama-cpp-python's "Failed to load model from file"

@@ -25,6 +25,24 @@ class ServerGenerator:
         self.context = settings.context
         self._counter: Callable[[str], int] | None = None
 
+    @property
+    def n_ctx(self) -> int:
+        return self.context
+
+    def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
+                 stop: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+        """Chat messages stream; raw text comes whole. `prefix` is the server's to cache (llama.cpp's
+        servers reuse the longest matching prompt prefix in their slot by themselves)."""
+        if isinstance(prompt, list):
+            yield from self.stream(prompt, max_tokens=max_tokens, temperature=temperature)
+        else:
+            yield self.complete(prompt, max_tokens=max_tokens, temperature=temperature, stop=stop)
+
+    def render(self, messages: list[dict]) -> str:
+        """What the prompt budget counts: the messages' text (the server applies the template, whose
+        few tokens per message the budget's margin covers)."""
+        return "\n".join(f"{message['role']}: {message['content']}" for message in messages)
+
     def _body(self, **fields) -> dict:
         model = self.client.settings.model
         return {**({"model": model} if model else {}), "repeat_penalty": 1.15, **fields}

@@ -1,16 +1,18 @@
 """The `draft` skill: an email in the person's voice, grounded in their own past mail.
 
 It retrieves the person's most relevant own emails (preferring ones to the same
-recipient) as style exemplars, builds the prompt (style notes, exemplars marked as
-data, then the request) and generates. `personalize=False` drafts from the request
-alone: the baseline for measurement, and the person's right to opt out.
+recipient) as style exemplars, builds the prompt (`assistant.prompt.builder`: the stable
+persona and style prefix, exemplars and facts marked as data, then the request) and
+generates, streaming. `personalize=False` drafts from the request alone: the baseline for
+measurement, and the person's right to opt out.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import click
 
@@ -26,16 +28,9 @@ class DraftResult:
     model: str
     seconds: float
     prefilled: str = ""  # the start of `draft` that the prompt wrote, not the model (a base model's greeting)
-
-
-@dataclass
-class DraftPrompt:
-    """What the model is given: chat `messages`, or a completion `text` ending in `opening`."""
-
-    exemplars: list
-    messages: list[dict] | None = None
-    text: str | None = None
-    opening: str = ""
+    explain: list[dict] = field(default_factory=list)  # the prompt's sections and their tokens
+    trimmed: list[str] = field(default_factory=list)  # what was left out to fit the context
+    prefix_cache: dict = field(default_factory=dict)  # the stable prefix: tokens, source, evaluated
 
 
 def pick_exemplars(assistant, instruction: str, recipient=None):
@@ -65,45 +60,73 @@ def _recipients(assistant, document_id: int) -> list[str]:
     return json.loads(assistant.db["documents"].get(document_id)["recipients"] or "[]")
 
 
-def build_prompt(assistant, instruction: str, to: str | None, personalize: bool, chat: bool) -> DraftPrompt:
-    """The prompt for a chat model (`chat`) or a base model. Whom `to` names is resolved once
-    (`recipients.resolve`), and exemplars, style notes and the greeting all follow it."""
+def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool, chat: bool):
+    """What the prompt is made of (`PromptInputs`). Whom `to` names is resolved once
+    (`recipients.resolve`), and exemplars, recipient notes and the greeting all follow it.
+    The persona, style notes and facts slots take what the profile has; the general style
+    notes stay in the stable prefix, what differs for this recipient goes with the request."""
     from assistant.profile.recipients import resolve
     from assistant.profile.style import learn_style
-    from assistant.prompt.draft import completion_prompt, draft_messages
+    from assistant.prompt.builder import PromptInputs
 
     name = assistant.config.me.display_name
     if not personalize:
-        if chat:
-            return DraftPrompt([], messages=draft_messages(name, instruction, to, [], []))
-        text, opening = completion_prompt("one person", instruction, to, None, [])
-        return DraftPrompt([], text=text, opening=opening)
+        return PromptInputs(name=name if chat else "one person", instruction=instruction, to=to)
     recipient = resolve(assistant.db, to) if to else None
     style = learn_style(assistant.db)
-    exemplars = pick_exemplars(assistant, instruction, recipient)
-    shown = f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to
-    if chat:
-        return DraftPrompt(exemplars, messages=draft_messages(name, instruction, shown, style.notes(to), exemplars))
+    general = style.notes()
     greeting = style.greeting_for(to)
-    salutation = f"{greeting} {recipient.first_name}" if greeting and recipient else None
-    text, opening = completion_prompt(name, instruction, shown, salutation, exemplars)
-    return DraftPrompt(exemplars, text=text, opening=opening)
+    return PromptInputs(
+        name=name, instruction=instruction,
+        to=f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to,
+        persona="", style_notes=general,
+        recipient_notes=[note for note in style.notes(to) if note not in general] if to else [],
+        exemplars=pick_exemplars(assistant, instruction, recipient), facts=[], context=[],
+        salutation=f"{greeting} {recipient.first_name}" if greeting and recipient and not chat else None)
+
+
+def build_prompt(assistant, instruction: str, to: str | None, personalize: bool, chat: bool,
+                 generator=None, max_tokens: int = 220):
+    """The prompt (`builder.BuiltPrompt`) for a chat model (`chat`) or a base model, fitted to
+    `generator`'s context; without a generator, words stand in for tokens and nothing is trimmed."""
+    from assistant.prompt.builder import build
+
+    inputs = prompt_inputs(assistant, instruction, to, personalize, chat)
+    if generator is None:
+        return build(inputs, chat, lambda text: len(text.split()), n_ctx=1 << 30, reserve=max_tokens)
+    return build(inputs, chat, generator.count_tokens, generator.n_ctx, max_tokens,
+                 render=generator.render if chat else None)
 
 
 def draft(assistant, instruction: str, to: str | None = None, personalize: bool = True,
-          max_tokens: int = 220, temperature: float = 0.7) -> DraftResult:
-    from assistant.prompt.draft import COMPLETION_STOPS, unwrap_echo
+          max_tokens: int = 220, temperature: float = 0.7, on_text=None) -> DraftResult:
+    """Draft an email; `on_text(piece)` receives the draft as it is written (streaming)."""
+    from assistant.prompt.draft import COMPLETION_STOPS, EchoFilter, unwrap_echo
 
     started = time.perf_counter()
     generator = assistant.generator
-    prompt = build_prompt(assistant, instruction, to, personalize, generator.has_chat_template)
+    prompt = build_prompt(assistant, instruction, to, personalize, generator.has_chat_template, generator,
+                          max_tokens)
+    shown = EchoFilter(on_text) if on_text else None
+    if shown and prompt.opening:
+        shown(prompt.opening)
     if prompt.messages is not None:
-        text = unwrap_echo(generator.chat(prompt.messages, max_tokens=max_tokens, temperature=temperature))
+        pieces = generator.generate(prompt.messages, max_tokens=max_tokens, temperature=temperature)
     else:
-        text = prompt.opening + generator.complete(prompt.text, max_tokens=max_tokens, temperature=temperature,
-                                                   stop=COMPLETION_STOPS)
-    return DraftResult(text.strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
-                       round(time.perf_counter() - started, 2), prefilled=(prompt.opening or "").strip())
+        pieces = generator.generate(prompt.text, max_tokens=max_tokens, temperature=temperature,
+                                    stop=COMPLETION_STOPS, prefix=prompt.prefix)
+    written = []
+    for piece in pieces:
+        written.append(piece)
+        if shown:
+            shown(piece)
+    if shown:
+        shown.close()
+    text = prompt.opening + "".join(written)
+    return DraftResult(unwrap_echo(text).strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
+                       round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
+                       explain=prompt.explain(), trimmed=prompt.trimmed,
+                       prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {})
 
 
 class DraftSkill:
@@ -124,23 +147,60 @@ def register_commands(cli):
     @cli.command(name="draft")
     @click.argument("instruction")
     @click.option("--to", "to", metavar="NAME", help="Who the email is for; their past emails from you set the tone.")
-    @click.option("--json", "as_json", is_flag=True, help="Print {draft, used, model, seconds}.")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="Print {draft, used, model, seconds, …} when the draft is done (no streaming).")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
     @click.option("--max-tokens", default=220, show_default=True, help="Longest draft, in tokens.")
-    @click.pass_obj
-    def draft_command(state, instruction, to, as_json, no_personalization, max_tokens):
-        """Draft an email in your voice.
+    @click.option("--explain", is_flag=True,
+                  help="Also show which parts went into the prompt and how many tokens each took (on stderr; "
+                       "with --json, an `explain` list).")
+    @click.option("--stream/--no-stream", default=True, show_default=True,
+                  help="Print the draft as it is written.")
+    @click.pass_context
+    def draft_command(ctx, instruction, to, as_json, no_personalization, max_tokens, explain, stream):
+        """Draft an email in your voice. Ctrl-C stops it (exit 130).
 
         \b
         Examples:
           assistant draft "ask Sam to move Thursday's site visit to Friday" --to Sam
           assistant draft "decline the invitation politely" --json
+          assistant draft "thank Janet for the permit" --to Janet --explain
         """
-        assistant = state.assistant()
-        result = assistant.skill("draft").run(assistant, instruction=instruction, to=to,
-                                              personalize=not no_personalization, max_tokens=max_tokens)
+        def show(piece: str) -> None:
+            click.echo(piece, nl=False)
+            sys.stdout.flush()
+
+        try:
+            assistant = ctx.obj.assistant()
+            result = assistant.skill("draft").run(assistant, instruction=instruction, to=to,
+                                                  personalize=not no_personalization, max_tokens=max_tokens,
+                                                  on_text=show if stream and not as_json else None)
+        except KeyboardInterrupt:
+            click.echo("\nStopped: nothing was saved.", err=True)
+            ctx.exit(130)
         if as_json:
-            click.echo(json.dumps(asdict(result), ensure_ascii=False))
-        else:
-            click.echo(result.draft)
+            shown = asdict(result)
+            if not explain:
+                for key in ("explain", "trimmed", "prefix_cache"):
+                    shown.pop(key)
+            click.echo(json.dumps(shown, ensure_ascii=False))
+            return
+        click.echo("" if stream else result.draft)
+        if explain:
+            click.echo(explain_text(result), err=True)
+
+
+def explain_text(result: DraftResult) -> str:
+    """--explain: the prompt's sections, their tokens, what was left out, and the prefix's cache."""
+    lines = ["Prompt sections (tokens):"]
+    lines += [f"  {row['section']:<10} {row['tokens']:>6}" + (f"  ({row['items']})" if row.get("items") else "")
+              for row in result.explain]
+    lines.append(f"  {'total':<10} {sum(row['tokens'] for row in result.explain):>6}")
+    lines += [f"Left out: {note}" for note in result.trimmed]
+    cache = result.prefix_cache
+    if cache.get("tokens"):
+        where = {"memory": "already in the model's context", "disk": "loaded from the saved state",
+                 "evaluated": "evaluated now"}.get(cache["source"], cache["source"])
+        lines.append(f"Stable prefix: {cache['tokens']} tokens, {where} ({cache['evaluated']} evaluated)")
+    return "\n".join(lines)
