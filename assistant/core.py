@@ -90,8 +90,11 @@ class Assistant:
     @cached_property
     def generator(self):
         from assistant.generation.catalog import load_generator
+        from assistant.store.sealed import sealing
 
-        return load_generator(self.config, cache_dir=self.home.cache_dir / "prefix")
+        # The saved prefix state holds the persona's text; an encrypted home keeps it in memory only.
+        cache = None if sealing(self.home) else self.home.cache_dir / "prefix"
+        return load_generator(self.config, cache_dir=cache)
 
     @cached_property
     def searcher(self):
