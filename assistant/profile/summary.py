@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from assistant.profile.style import learn_style
+from assistant.profile.exemplars import exemplar_set
+from assistant.profile.style import CONTEXT_NOUNS, stored_style
 
 
 def summary_data(assistant) -> dict:
@@ -20,7 +21,9 @@ def summary_data(assistant) -> dict:
         "documents": counts,
         "chunks": chunks,
         "errors": errors,
-        "style": learn_style(db).as_dict(),
+        "style": stored_style(db).as_dict(),
+        "exemplars": {context: [{"document_id": e.document_id, "title": e.title, "recipients": e.recipients}
+                                for e in exemplar_set(db, context, fallback=False)] for context in CONTEXT_NOUNS},
     }
 
 

@@ -69,7 +69,8 @@ def build_prompt(assistant, instruction: str, to: str | None, personalize: bool,
     """The prompt for a chat model (`chat`) or a base model. Whom `to` names is resolved once
     (`recipients.resolve`), and exemplars, style notes and the greeting all follow it."""
     from assistant.profile.recipients import resolve
-    from assistant.profile.style import learn_style
+    from assistant.profile.refresh import refresh_style
+    from assistant.profile.style import stored_style
     from assistant.prompt.draft import completion_prompt, draft_messages
 
     name = assistant.config.me.display_name
@@ -79,7 +80,8 @@ def build_prompt(assistant, instruction: str, to: str | None, personalize: bool,
         text, opening = completion_prompt("one person", instruction, to, None, [])
         return DraftPrompt([], text=text, opening=opening)
     recipient = resolve(assistant.db, to) if to else None
-    style = learn_style(assistant.db)
+    refresh_style(assistant.db)  # nothing to do unless documents changed since the last refresh
+    style = stored_style(assistant.db)
     exemplars = pick_exemplars(assistant, instruction, recipient)
     shown = f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to
     if chat:
