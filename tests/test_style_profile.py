@@ -12,9 +12,10 @@ from assistant.profile.exemplars import TARGET, exemplar_set
 from assistant.profile.refresh import refresh_style
 from assistant.profile.style import (GENERAL_ENGLISH_ZIPF, TOPICAL_ZIPF, distinctive_phrases, english_zipf,
                                      greeting_of, signoff_of, stored_style)
+from assistant.profile.stylometry import Stylometer
 from assistant.store.documents import delete_documents
 from assistant_plugins.draft import build_prompt
-from tests.conftest import SAMPLE, make_assistant, run_cli
+from tests.conftest import SAMPLE, run_cli
 
 NEW_EMAIL = """From: Priya Nandakumar <priya@fernhill.example>
 To: =?utf-8?q?Tom=C3=A1s_Reyes?= <tomas@reyesbuild.example>
@@ -187,3 +188,16 @@ def test_a_person_with_no_mail_gets_exemplars_from_their_documents(assistant, tm
     chosen = exemplar_set(assistant.db, "email")
     assert chosen and {e.context for e in chosen} == {"document"}
     assert stored_style(assistant.db).contexts["document"]["docs"] == 4
+
+
+def test_stylometer_tells_her_from_others_by_profile_and_exemplars(sample_assistant):
+    db = sample_assistant.db
+    texts = {mine: [r[0] for r in db.execute(
+        "SELECT group_concat(c.text, '\n\n') FROM documents d JOIN chunks c ON c.document_id = d.id "
+        "WHERE d.kind = 'mail' AND d.author_is_me = ? GROUP BY d.id", [mine])] for mine in (0, 1)}
+    meter = Stylometer()
+    meter.fit_profile("priya", stored_style(db).contexts["email"], [e.text for e in exemplar_set(db, "email")])
+    meter.fit_texts("others", texts[0])
+    labelled = [("priya", t) for t in texts[1]] + [("others", t) for t in texts[0]]
+    assert meter.accuracy(labelled) >= 0.8
+    assert meter.predict("Hiya Sam,\n\nQuick one — can we pencil in Friday? No rush on this.\n\nOnwards,\nPriya") == "priya"

@@ -17,13 +17,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from assistant.profile.exemplars import update_exemplars
-from assistant.profile.style import (CONTEXT_NOUNS, CONTEXTS, background_features, distinctive_phrases,
-                                     document_features, group_notes, register_note, render_group)
+from assistant.profile.style import (CONTEXT_NOUNS, CONTEXTS, MIN_PHRASE_DOCS, background_features,
+                                     distinctive_phrases, document_features, group_notes, register_note,
+                                     render_group)
 from assistant.store.db import write_transaction
 from assistant.store.documents import now
 from assistant.store.style_rows import OTHERS, add_features, remove_features
 
 BATCH = 500
+# The phrase ranking reads every n-gram of the context; it is kept while the context's text
+# (the person's and everyone else's) has grown or shrunk by less than this share since it was
+# ranked, and while each phrase listed is still in enough of the person's texts.
+PHRASE_DRIFT = 0.05
 _KINDS = ",".join(f"'{kind}'" for kind in CONTEXTS)
 # Documents whose stored row is missing or out of date, and rows whose document is gone.
 _NEW = (f"SELECT d.id FROM documents d LEFT JOIN style_features f ON f.document_id = d.id "
@@ -105,9 +110,21 @@ def _counts(db, context: str, correspondent: str) -> dict[str, float]:
         "SELECT key, value FROM style_counts WHERE context = ? AND correspondent = ?", [context, correspondent])}
 
 
-def _phrases(db, context: str, counts: dict[str, float]) -> list[dict]:
+def _phrases(db, context: str, counts: dict[str, float], previous: dict | None) -> tuple[list[dict], float]:
+    """The context's distinctive phrases and the amount of text they were ranked on."""
+    background_total = db.execute("SELECT sum(value) FROM style_counts WHERE correspondent = ? AND "
+                                  "key = '~gram_uses'", [OTHERS]).fetchone()[0] or 0
+    own_total = counts.get("~gram_uses", 0)
+    basis = own_total + background_total
+    if previous and abs(basis - previous.get("phrases_basis", 0)) < PHRASE_DRIFT * basis and all(
+        (db.execute("SELECT docs FROM style_grams WHERE mine = 1 AND gram = ? AND context = ?",
+                    [p["phrase"], context]).fetchone() or [0])[0] >= MIN_PHRASE_DOCS
+        for p in previous.get("phrases", [])
+    ):
+        return previous["phrases"], previous["phrases_basis"]
     own = [tuple(row) for row in db.execute(
-        "SELECT gram, docs, uses FROM style_grams WHERE mine = 1 AND context = ? AND docs >= 3", [context])]
+        "SELECT gram, docs, uses FROM style_grams WHERE mine = 1 AND context = ? AND docs >= ?",
+        [context, MIN_PHRASE_DOCS])]
     background: dict[str, int] = {}
     grams = [gram for gram, _, _ in own]
     for start in range(0, len(grams), 500):
@@ -115,9 +132,7 @@ def _phrases(db, context: str, counts: dict[str, float]) -> list[dict]:
         background.update(db.execute(
             f"SELECT gram, sum(uses) FROM style_grams WHERE mine = 0 AND gram IN ({','.join('?' * len(part))}) "
             "GROUP BY gram", part).fetchall())
-    background_total = db.execute("SELECT sum(value) FROM style_counts WHERE correspondent = ? AND key = '~gram_uses'",
-                                  [OTHERS]).fetchone()[0] or 0
-    return distinctive_phrases(own, int(counts.get("~gram_uses", 0)), background, int(background_total))
+    return distinctive_phrases(own, int(own_total), background, int(background_total)), basis
 
 
 def _render(db, dirty: list[tuple[str, str]]) -> int:
@@ -137,7 +152,10 @@ def _render(db, dirty: list[tuple[str, str]]) -> int:
         if correspondent:
             data["notes"] = group_notes(data, noun)
         else:
-            data["phrases"] = _phrases(db, context, counts)
+            previous = db.execute("SELECT data FROM style_profile WHERE context = ? AND correspondent = ''",
+                                  [context]).fetchone()
+            data["phrases"], data["phrases_basis"] = _phrases(db, context, counts,
+                                                              json.loads(previous[0]) if previous else None)
             people = {row[0]: json.loads(row[1]) for row in db.execute(
                 "SELECT correspondent, data FROM style_profile WHERE context = ? AND correspondent != '' "
                 "ORDER BY docs DESC LIMIT 20", [context])}

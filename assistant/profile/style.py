@@ -287,8 +287,7 @@ def group_notes(data: dict, noun: str = "emails") -> list[str]:
         notes.append("No greeting in replies.")
     if data["signoffs"] and data["signoff_rate"] >= 0.3:
         signoff, n = data["signoffs"][0]
-        notes.append(f"Signs off with '{signoff}' ({n} of {docs})." if "\n" not in signoff
-                     else f"Signs off with '{_quoted(signoff)}' ({n} of {docs}).")
+        notes.append(f"Signs off with '{_quoted(signoff)}' ({n} of {docs}).")
     words, sentences = data["words"], data["sentences"]
     if words["median"]:
         notes.append(f"Keeps {noun} short: about {words['median']} words ({_range(words['p25'], words['p75'])}); "
@@ -315,17 +314,13 @@ def group_notes(data: dict, noun: str = "emails") -> list[str]:
         notes.append("Writes casually, with contractions (it's, don't).")
     elif per.get("contractions", 0) < 0.3 and data["words"]["median"] >= 20:
         notes.append("Avoids contractions: a formal register.")
-    if per.get("please", 0) >= 0.5 or data.get("thanks", 0) >= 0.5:
-        notes.append("Polite markers: " + ", ".join(
-            x for x, on in (("says please often", per.get("please", 0) >= 0.5),
-                            (f"thanks people in {round(100 * data['thanks'])}% of {noun}", data["thanks"] >= 0.5))
-            if on) + ".")
-    languages = data.get("languages", {})
-    others = [LANGUAGE_NAMES.get(code, code) for code, share in languages.items() if code != "en" and share >= 0.1]
-    if others:
-        notes.append("Writes in " + " and ".join(
-            [LANGUAGE_NAMES.get(next(iter(languages)), "English")] + [o for o in others if o != LANGUAGE_NAMES.get(
-                next(iter(languages)))]) + ".")
+    if per.get("please", 0) >= 0.5:
+        notes.append("Says please often.")
+    if data.get("thanks", 0) >= 0.5:
+        notes.append(f"Thanks people in {round(100 * data['thanks'])}% of {noun}.")
+    spoken = [LANGUAGE_NAMES.get(code, code) for code, share in data.get("languages", {}).items() if share >= 0.1]
+    if spoken and spoken != ["English"]:
+        notes.append("Writes in " + " and ".join(spoken) + ".")
     if data.get("phrases"):
         notes.append("Phrases they use: " + "; ".join(f"'{p['phrase']}'" for p in data["phrases"][:6]) + ".")
     return notes
@@ -341,14 +336,17 @@ def register_note(context_data: dict, people: dict[str, dict]) -> str | None:
             continue
         greeting = person["greetings"][0][0] if person["greetings"] else None
         signoff = person["signoffs"][0][0] if person["signoffs"] else None
-        parts = [f"'{greeting} NAME,'" for _ in [0] if greeting and greeting != usual_greeting]
-        parts += [f"'{_quoted(signoff)}'" for _ in [0] if signoff and signoff != usual_signoff]
+        parts = []
+        if greeting and greeting != usual_greeting:
+            parts.append(f"'{greeting} NAME,'")
+        if signoff and signoff != usual_signoff:
+            parts.append(f"'{_quoted(signoff)}'")
         if parts:
             changes.append(f"{person.get('name') or address} ({' and '.join(parts)})")
     if not changes:
         return None
-    usual = " and ".join(x for x in (f"'{usual_greeting} NAME,'" if usual_greeting else "",
-                                     f"'{_quoted(usual_signoff)}'" if usual_signoff else "") if x)
+    usual = " and ".join(filter(None, (f"'{usual_greeting} NAME,'" if usual_greeting else "",
+                                       f"'{_quoted(usual_signoff)}'" if usual_signoff else "")))
     return f"Usually {usual}; changes register for " + ", ".join(changes[:4]) + "."
 
 
