@@ -406,7 +406,7 @@ def stored_style(db) -> StyleProfile:
     """The person's style as last refreshed (`assistant.profile.refresh.refresh_style`)."""
     contexts: dict[str, dict] = {}
     people: dict[str, dict] = {}
-    for row in db.execute("SELECT context, correspondent, data FROM style_profile ORDER BY docs DESC"):
+    for row in db.execute("SELECT context, correspondent, data FROM style_profile ORDER BY docs DESC, correspondent"):
         data = json.loads(row[2])
         if not row[1]:
             contexts[row[0]] = data
