@@ -154,7 +154,8 @@ def speed(emails: dict[str, list[str]], size: int, work: Path) -> dict:
     return {"emails": size + 10, "mine": mine, "full_rebuild_s": min(full),
             "refresh_after_sent_s": one["sent"], "refresh_after_received_s": one["received"],
             "ratio_sent": one["sent"] / min(full), "ratio_received": one["received"] / min(full),
-            "draft_style_stored_s": statistics.median(stored_times), "draft_style_before_s": statistics.median(old_times),
+            "draft_style_stored_s": statistics.median(stored_times),
+            "draft_style_before_s": statistics.median(old_times),
             "draft_style_ratio": statistics.median(stored_times) / statistics.median(old_times),
             "rows": rows, "feature_bytes": stored_bytes}
 

@@ -115,6 +115,14 @@ def test_a_deleted_document_takes_its_rows_with_it(sample_assistant):
     assert doc_id not in [e.document_id for e in exemplar_set(db, "email")]
 
 
+def test_profiles_rendered_by_an_older_version_are_rendered_again(sample_assistant):
+    db = sample_assistant.db
+    groups = db.execute("SELECT count(*) FROM style_profile").fetchone()[0]
+    db.execute("UPDATE style_profile SET data = json_set(data, '$.version', 0) WHERE correspondent = ''")
+    db.conn.commit()
+    assert refresh_style(db).groups == groups and refresh_style(db).groups == 0
+
+
 def test_notes_per_correspondent_follow_her_sent_mail(sample_assistant):
     db = sample_assistant.db
     sent: dict[str, list[str]] = {}
@@ -128,7 +136,8 @@ def test_notes_per_correspondent_follow_her_sent_mail(sample_assistant):
         person = style.by_correspondent[address]
         greetings = [greeting_of(text) for text in sent[address]]
         signoffs = [signoff_of(text) for text in sent[address]]
-        assert tuple(person["greetings"][0]) == (max(set(greetings), key=greetings.count), greetings.count(person["greeting"]))
+        usual = max(set(greetings), key=greetings.count)
+        assert tuple(person["greetings"][0]) == (usual, greetings.count(usual))
         assert person["signoff"] == max(set(signoffs), key=signoffs.count)
     janet, sam = style.notes("Janet"), style.notes("Sam")
     assert janet[0] == "To Janet Liu (from 5 emails to them):"
@@ -200,4 +209,5 @@ def test_stylometer_tells_her_from_others_by_profile_and_exemplars(sample_assist
     meter.fit_texts("others", texts[0])
     labelled = [("priya", t) for t in texts[1]] + [("others", t) for t in texts[0]]
     assert meter.accuracy(labelled) >= 0.8
-    assert meter.predict("Hiya Sam,\n\nQuick one — can we pencil in Friday? No rush on this.\n\nOnwards,\nPriya") == "priya"
+    new = "Hiya Sam,\n\nQuick one — can we pencil in Friday? No rush on this.\n\nOnwards,\nPriya"
+    assert meter.predict(new) == "priya"

@@ -29,6 +29,8 @@ BATCH = 500
 # (the person's and everyone else's) has grown or shrunk by less than this share since it was
 # ranked, and while each phrase listed is still in enough of the person's texts.
 PHRASE_DRIFT = 0.05
+# Bumped when rendering changes: profiles rendered by another version are rendered again.
+RENDER_VERSION = 1
 _KINDS = ",".join(f"'{kind}'" for kind in CONTEXTS)
 # Documents whose stored row is missing or out of date, and rows whose document is gone.
 _NEW = (f"SELECT d.id FROM documents d LEFT JOIN style_features f ON f.document_id = d.id "
@@ -66,6 +68,10 @@ def refresh_style(db) -> RefreshReport:
             if row["mine"]:
                 added[row["context"]].append(row["document_id"])
         report.added += len(rows)
+    if db.execute("SELECT 1 FROM style_profile WHERE json_extract(data, '$.version') IS NOT ? LIMIT 1",
+                  [RENDER_VERSION]).fetchone():
+        with write_transaction(db):
+            db.execute("INSERT OR IGNORE INTO style_dirty SELECT context, correspondent FROM style_profile")
     if db.execute("SELECT 1 FROM style_dirty LIMIT 1").fetchone():
         with write_transaction(db):
             dirty = [tuple(row) for row in db.execute("SELECT context, correspondent FROM style_dirty")]
@@ -116,7 +122,7 @@ def _phrases(db, context: str, counts: dict[str, float], previous: dict | None) 
                                   "key = '~gram_uses'", [OTHERS]).fetchone()[0] or 0
     own_total = counts.get("~gram_uses", 0)
     basis = own_total + background_total
-    if previous and abs(basis - previous.get("phrases_basis", 0)) < PHRASE_DRIFT * basis and all(
+    if previous and previous.get("version") == RENDER_VERSION and abs(basis - previous.get("phrases_basis", 0)) < PHRASE_DRIFT * basis and all(
         (db.execute("SELECT docs FROM style_grams WHERE mine = 1 AND gram = ? AND context = ?",
                     [p["phrase"], context]).fetchone() or [0])[0] >= MIN_PHRASE_DOCS
         for p in previous.get("phrases", [])
@@ -147,7 +153,7 @@ def _render(db, dirty: list[tuple[str, str]]) -> int:
         if not counts.get("docs"):
             db.execute("DELETE FROM style_profile WHERE context = ? AND correspondent = ?", [context, correspondent])
             continue
-        data = render_group(counts, correspondent)
+        data = {**render_group(counts, correspondent), "version": RENDER_VERSION}
         noun = CONTEXT_NOUNS[context]
         if correspondent:
             data["notes"] = group_notes(data, noun)

@@ -247,15 +247,20 @@ def distinctive_phrases(own: list[tuple[str, int, int]], own_total: int, backgro
             continue
         vs_others = 0.0
         if background_total:
-            vs_others = math.log((uses + 0.5) / own_total) - math.log((background.get(gram, 0) + 0.5) / background_total)
+            vs_others = (math.log((uses + 0.5) / own_total)
+                         - math.log((background.get(gram, 0) + 0.5) / background_total))
             if vs_others <= 0:
                 continue
         vs_english = GENERAL_ENGLISH_ZIPF - zipf
         scored.append((vs_others * math.log1p(docs), vs_english, gram, docs, vs_others))
     picked: list[dict] = []
+    taken: set[tuple[str, str]] = set()  # word pairs of the phrases picked: "no rush on" hides "rush on this"
     for _, vs_english, gram, docs, vs_others in sorted(scored, reverse=True):
-        if any(gram in p["phrase"] or p["phrase"] in gram for p in picked):
+        words = gram.split()
+        pairs = set(zip(words, words[1:]))
+        if pairs & taken:
             continue
+        taken |= pairs
         picked.append({"phrase": gram, "docs": docs, "vs_others": round(vs_others, 2),
                        "vs_english": round(vs_english, 2)})
         if len(picked) == limit:

@@ -2,9 +2,10 @@
 
 A row holds a document's additive counts and word n-grams, and the groups it counts
 towards: for the person's own writing its context (correspondent '') and each
-correspondent, for anyone else's the context's `OTHERS`. Counts whose key starts with `~` go to the context only. Adding or
-removing rows changes the totals by exactly those rows and marks the groups dirty, so
-their profiles are rendered again (`assistant.profile.refresh`); nothing else is read.
+correspondent, for anyone else's the context's `OTHERS`. Counts whose key starts with
+`~` go to the context only. Adding or removing rows changes the totals by exactly those
+rows and marks the groups dirty, so their profiles are rendered again
+(`assistant.profile.refresh`); nothing else is read.
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def _apply(db: Database, rows: list[dict], sign: int) -> None:
 def add_features(db: Database, rows: list[dict]) -> None:
     """Store `rows` (document_id, content_hash, mine, context, correspondents, counts, grams) and add them in."""
     db.conn.executemany(
-        "INSERT OR REPLACE INTO style_features (document_id, content_hash, mine, context, correspondents, counts, grams) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO style_features (document_id, content_hash, mine, context, correspondents, counts, "
+        "grams) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [(r["document_id"], r["content_hash"], r["mine"], r["context"], json.dumps(r["correspondents"]),
           json.dumps(r["counts"]), json.dumps(r["grams"])) for r in rows])
     _apply(db, rows, +1)
