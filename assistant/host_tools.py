@@ -126,10 +126,10 @@ class HostTools:
     # -- profile ------------------------------------------------------------------------------
 
     def _style(self):
-        from assistant.profile.style import learn_style
+        from assistant.profile.style import stored_style
 
         with self._lock:
-            return learn_style(self.assistant.db)
+            return stored_style(self.assistant.db)
 
     def _style_evidence(self, emails: int, recipient: str | None = None) -> dict:
         """The person's sent emails a style note rests on: how many, and the newest few (to `recipient`)."""

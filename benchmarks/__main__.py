@@ -8,8 +8,9 @@ The quality suite reports on the `report` half of each dataset; the fusion weigh
 (`[retrieval]` in the config, and the flags below that override them) are tuned with
 `--split tune`, so the reported figures come from data the weights never saw.
 Writes benchmarks/results/retrieval.json and two plots (latency vs corpus size,
-recall vs k). The daemon and draft benchmarks run as `python -m benchmarks.daemon_bench`
-and `python -m benchmarks.draft_bench`; generation speed by backend (JSON grammar, server) as
+recall vs k). The daemon, draft and style-profile benchmarks run as
+`python -m benchmarks.daemon_bench`, `python -m benchmarks.draft_bench` and
+`python -m benchmarks.profile_bench`; generation speed by backend (JSON grammar, server) as
 `python -m benchmarks.backend_bench`.
 """
 

@@ -49,14 +49,18 @@ def assistant(temp_home, embedder) -> Assistant:
 
 @pytest.fixture(scope="session")
 def indexed_sample(tmp_path_factory, embedder) -> Path:
-    """A home with the sample person indexed once; tests copy it before changing it."""
+    """A home with the sample person indexed once, style profile refreshed as `assistant index`
+    does; tests copy it before changing it."""
     from assistant.ingest.pipeline import index_paths
+    from assistant.profile.refresh import refresh_style
 
     home = Home(tmp_path_factory.mktemp("sample-home") / "home")
     sample = tmp_path_factory.mktemp("sample") / "priya"
     shutil.copytree(SAMPLE, sample)
-    report = index_paths(make_assistant(home, embedder), [sample])
+    assistant = make_assistant(home, embedder)
+    report = index_paths(assistant, [sample])
     assert report.failed == 0, report.problems
+    refresh_style(assistant.db)
     return home.root
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from assistant.daemon.client import DaemonError
 from assistant.home import Home
+from assistant.store import connect
 from tests.conftest import make_assistant, run_cli
 from tests.daemon_support import (READER, DaemonProcess, assert_store_consistent, install_recorder_plugin,
                                   make_home, note_text, store_summary, wait_for_match)
@@ -241,6 +242,11 @@ def test_after_ingest_runs_debounced_in_the_background(live):
     report = calls[0]["report"]
     assert (report["added"], report["updated"], report["removed"], report["failed"]) == (3, 0, 0, 0)
     assert report["chunks"] == 3 and calls[0]["documents"] == daemon.status()["documents"]
+    # the style profile was refreshed before the plugins' hooks ran: the three new notes have their rows
+    db = connect(daemon.home.db_path)
+    assert db.execute("SELECT count(*) FROM style_features f JOIN documents d ON d.id = f.document_id "
+                      "WHERE substr(d.container, 1, ?) = ?", [len(str(folder)), str(folder)]).fetchone()[0] == 3
+    assert db.execute("SELECT count(*) FROM style_dirty").fetchone()[0] == 0
 
 
 def _search_uris(daemon: DaemonProcess, query: str) -> list[str]:

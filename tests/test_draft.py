@@ -8,7 +8,8 @@ from assistant.config import Config
 from assistant.core import Assistant
 from assistant.ingest.pipeline import index_paths
 from assistant.profile.recipients import resolve
-from assistant.profile.style import learn_style
+from assistant.profile.refresh import refresh_style
+from assistant.profile.style import stored_style
 from assistant.prompt.builder import PromptInputs, build
 from assistant.prompt.draft import Exemplar
 from assistant.store import connect
@@ -50,12 +51,13 @@ def test_sam_keeps_his_own_greeting_and_exemplars(sample_assistant):
 
 def test_recipients_match_whole_words_never_substrings(sample_assistant):
     db = sample_assistant.db
-    assert learn_style(db).greeting_for("Janet") == "Dear"
+    refresh_style(db)
+    assert stored_style(db).greeting_for("Janet") == "Dear"
     assert resolve(db, "Janet").addresses == ["jliu@portland.example"]
     assert resolve(db, "Tomas").name == "Tomás Reyes"  # accents ignored
     for partial in ("Jan", "an", "liu@portland", "am"):
         assert resolve(db, partial).addresses == [], partial
-    assert learn_style(db).greeting_for("Jan") == "Hiya"  # nobody matched: the usual greeting
+    assert stored_style(db).greeting_for("Jan") == "Hiya"  # nobody matched: the usual greeting
 
 
 def test_no_personalization_prompt_holds_only_the_request(sample_assistant):
@@ -111,7 +113,8 @@ def test_attachments_on_sent_mail_are_never_exemplars_or_style(sample_home, embe
         exemplars = pick_exemplars(assistant, "send Sam the camas bulb planting quantities", resolve(
             assistant.db, to) if to else None)
         assert exemplars and not any("camas bulbs," in ex.text for ex in exemplars)
-    style = learn_style(assistant.db)
+    refresh_style(assistant.db)
+    style = stored_style(assistant.db)
     assert style.emails == 41  # the 40 sample emails and the new body; not the CSV
     assert not any("bulbs" in phrase for phrase in style.phrases)
 

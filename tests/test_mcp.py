@@ -111,7 +111,7 @@ def test_each_tool_answers_with_evidence_and_the_profile_is_unchanged(sample_hom
     assert facts["facts"][0] == {"fact": "Their name is Priya Nandakumar.",
                                  "evidence": {"source": str(sample_home.config_path), "chunk_ids": []}}
     assert all(f["evidence"] for f in facts["facts"])
-    assert [f["fact"] for f in signoff["facts"]] == ["Signs off with 'Onwards,\nPriya'."]
+    assert [f["fact"] for f in signoff["facts"]] == ["Signs off with 'Onwards, / Priya' (34 of 40)."]
     assert cheese["facts"] == [] and cheese["note"].startswith("No stored fact about 'favourite cheese'")
 
 

@@ -187,9 +187,9 @@ async def test_profile_lists_style_per_correspondent_and_no_invented_facts(sampl
         await pilot.press("f3")
         table = app.query_one("#profile-people", DataTable)
         rows = [table.get_row_at(i) for i in range(table.row_count)]
-        from assistant.profile.style import learn_style
+        from assistant.profile.style import stored_style
 
-        style = learn_style(app.assistant.db)
+        style = stored_style(app.assistant.db)
         assert [r[0] for r in rows] == [address for address, _ in style.correspondents]
         sam = next(r for r in rows if r[0].startswith("sam"))
         assert sam[2] == style.by_correspondent[sam[0]]["greeting"]

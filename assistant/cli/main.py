@@ -173,6 +173,7 @@ def index(state, paths, as_json):
 
     from assistant.config import remember_source_path
     from assistant.ingest.pipeline import Indexer
+    from assistant.profile.refresh import refresh_style
 
     missing = [str(path) for path in paths if not path.expanduser().exists()]
     if missing:
@@ -195,6 +196,7 @@ def index(state, paths, as_json):
         indexer.on_progress = advance
         report = indexer.run(paths, units)
         _reembed(assistant, progress)
+        refresh_style(assistant.db)
     for path in paths:
         if Path(path).exists():
             remember_source_path(assistant.home, Path(path).expanduser().resolve())

@@ -294,6 +294,11 @@ class Daemon:
         with self._report_lock:
             report, self._unreported = self._unreported, None
         if report is not None:
+            from assistant.profile.refresh import refresh_style
+
+            style = refresh_style(assistant.db)
+            log.info("style profile: %d documents read, %d removed, %d groups rendered in %.2fs",
+                     style.added, style.removed, style.groups, style.seconds)
             assistant.plugins.hook.after_ingest(assistant=assistant, report=report)
             log.info("after_ingest hooks ran for: %s", report.summary())
 

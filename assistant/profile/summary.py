@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from assistant.profile.style import learn_style
+from assistant.profile.exemplars import exemplar_set
+from assistant.profile.refresh import refresh_style
+from assistant.profile.style import CONTEXT_NOUNS, stored_style
 
 
 def summary_data(assistant) -> dict:
     db = assistant.db
+    refresh_style(db)  # a no-op unless documents changed since `index` or the daemon last refreshed it
     counts = [
         dict(row) for row in db.query(
             "SELECT kind, sum(author_is_me) AS mine, sum(1 - author_is_me) AS others FROM documents GROUP BY kind"
@@ -20,7 +23,9 @@ def summary_data(assistant) -> dict:
         "documents": counts,
         "chunks": chunks,
         "errors": errors,
-        "style": learn_style(db).as_dict(),
+        "style": stored_style(db).as_dict(),
+        "exemplars": {context: [{"document_id": e.document_id, "title": e.title, "recipients": e.recipients}
+                                for e in exemplar_set(db, context, fallback=False)] for context in CONTEXT_NOUNS},
     }
 
 
@@ -40,23 +45,18 @@ def render_summary(data: dict) -> None:
                   "(`assistant sources errors`).")
     style = data["style"]
     if not style["emails"]:
-        console.print("No email written by you yet, so no style profile: check the emails in "
+        console.print("No email written by you yet, so no email style: check the emails in "
                       "`assistant init` match your From address.")
-        return
-    console.print(f"\n[bold]How you write email[/bold] (from {style['emails']} emails you sent)")
-    if style["greetings"]:
-        console.print("  greetings: " + ", ".join(f"“{g}” ×{n}" for g, n in style["greetings"]))
-    if style["signoffs"]:
-        console.print("  sign-offs: " + ", ".join(f"“{' / '.join(s.splitlines())}” ×{n}" for s, n in style["signoffs"]))
-    per = style["per_100_words"]
-    console.print(f"  length: about {style['median_words']} words; per 100 words: "
-                  f"{per['em_dash']} em-dashes, {per['semicolon']} semicolons, {per['exclamation']} '!'")
-    if style["phrases"]:
-        console.print("  phrases that set you apart: " + ", ".join(f"“{p}”" for p in style["phrases"][:8]))
-    if style["correspondents"]:
-        console.print("  you write most to: " + ", ".join(f"{a} ({n})" for a, n in style["correspondents"][:5]))
-    usual = style["greetings"][0][0] if style["greetings"] else None
-    formal = [a for a, h in style["by_correspondent"].items() if h.get("greeting") not in (None, usual)]
-    if formal:
-        console.print("  you change register for: " + ", ".join(
-            f"{a} ({style['by_correspondent'][a]['greeting']!r})" for a in formal))
+    for context, figures in style["contexts"].items():
+        noun = CONTEXT_NOUNS[context]
+        console.print(f"\n[bold]How you write {noun}[/bold] (from {figures['docs']} {noun} of yours)")
+        for note in figures["notes"]:
+            console.print(f"  {note}", markup=False)
+        if context == "email" and style["correspondents"]:
+            console.print("  you write most to: " + ", ".join(
+                f"{style['by_correspondent'][a].get('name') or a} ({n})" for a, n in style["correspondents"][:5]),
+                markup=False)
+        shown = data["exemplars"].get(context, [])
+        if shown:
+            console.print(f"  examples kept of how you write: {len(shown)} (" + "; ".join(
+                e["title"] or "untitled" for e in shown[:3]) + (", …" if len(shown) > 3 else "") + ")", markup=False)

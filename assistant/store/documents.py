@@ -8,6 +8,8 @@ from typing import Iterable
 
 from sqlite_utils import Database
 
+from assistant.store.style_rows import remove_features
+
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -21,8 +23,9 @@ def source_id(db: Database, name: str, kind: str) -> int:
 
 
 def delete_documents(db: Database, document_ids: Iterable[int]) -> int:
-    """Remove documents and their chunks, vectors and FTS rows. Returns how many documents went."""
+    """Remove documents and their chunks, vectors, FTS rows and style rows. Returns how many documents went."""
     ids = list(document_ids)
+    remove_features(db, ids)
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         marks = ",".join("?" * len(part))

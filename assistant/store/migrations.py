@@ -138,3 +138,34 @@ def m008_attachment_kind(db: Database) -> None:
     # teaches style or serves as an exemplar. Attachments stored as mail become their own kind.
     db.execute("UPDATE documents SET kind = 'attachment' "
                "WHERE kind = 'mail' AND json_extract(meta, '$.attachment_of') IS NOT NULL")
+
+
+@migrations()
+def m009_style_profile(db: Database) -> None:
+    # How the person writes, kept up to date document by document (`assistant.profile.refresh`).
+    # One row per document of kind mail, chat or doc: the content hash and authorship it was read
+    # with (a changed document is read again), the groups it counts towards (its context, and for
+    # the person's own writing each correspondent), its additive counts and its word n-grams. The
+    # groups' totals (`style_counts`, `style_grams`) are sums of these rows, so a new document adds
+    # its counts and a removed one (`delete_documents`) takes them away: nothing is re-read.
+    db.execute("CREATE TABLE style_features (document_id INTEGER PRIMARY KEY, content_hash TEXT NOT NULL, "
+               "mine INTEGER NOT NULL, context TEXT NOT NULL, correspondents TEXT NOT NULL, counts TEXT NOT NULL, "
+               "grams TEXT NOT NULL)")
+    # correspondent '' is the whole context (email, chat, document); '~others' everyone else's text in it.
+    db.execute("CREATE TABLE style_counts (context TEXT NOT NULL, correspondent TEXT NOT NULL, key TEXT NOT NULL, "
+               "value REAL NOT NULL, PRIMARY KEY (context, correspondent, key)) WITHOUT ROWID")
+    # Word n-grams: the person's own (mine = 1) against everyone else's (mine = 0), per context.
+    db.execute("CREATE TABLE style_grams (mine INTEGER NOT NULL, context TEXT NOT NULL, gram TEXT NOT NULL, "
+               "docs INTEGER NOT NULL, uses INTEGER NOT NULL, PRIMARY KEY (mine, gram, context)) WITHOUT ROWID")
+    # Groups whose counts changed since their profile was last rendered.
+    db.execute("CREATE TABLE style_dirty (context TEXT NOT NULL, correspondent TEXT NOT NULL, "
+               "PRIMARY KEY (context, correspondent)) WITHOUT ROWID")
+    # The rendered profile of each group: figures (JSON) and the notes a prompt carries.
+    db.execute("CREATE TABLE style_profile (context TEXT NOT NULL, correspondent TEXT NOT NULL, docs INTEGER NOT NULL, "
+               "data TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (context, correspondent))")
+    # Per context, a few of the person's own texts that show how they write, best first, and the
+    # running mean of the context's document vectors they were chosen against.
+    db.execute("CREATE TABLE style_exemplars (context TEXT NOT NULL, rank INTEGER NOT NULL, "
+               "document_id INTEGER NOT NULL, score REAL NOT NULL, PRIMARY KEY (context, rank))")
+    db.execute("CREATE TABLE style_centroids (context TEXT PRIMARY KEY, docs INTEGER NOT NULL, "
+               "vector BLOB NOT NULL, added_since_selection INTEGER NOT NULL)")

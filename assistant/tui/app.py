@@ -226,13 +226,13 @@ class AssistantApp(App):
     def load_overview(self) -> None:
         """Counts, errors, daemon state, style profile and correspondents, read off the UI thread."""
         from assistant.daemon.runtime import DaemonFiles
-        from assistant.profile.style import learn_style
+        from assistant.profile.style import stored_style
 
         try:
             with self.reader() as db:
                 documents = data.document_count(db)
                 counts, errors = data.source_counts(db), data.quarantine(db)
-                style, people, owed = learn_style(db), data.correspondents(db), data.unanswered(db)
+                style, people, owed = stored_style(db), data.correspondents(db), data.unanswered(db)
             files = DaemonFiles(self.assistant.home)
             daemon = "running" if files.is_running() else "stopped (start it: assistant daemon start)"
         except Exception as exc:  # noqa: BLE001
@@ -455,14 +455,14 @@ class AssistantApp(App):
 
     @work(thread=True, exclusive=True, group="draft")
     def make_draft(self, instruction: str, to: str) -> None:
-        from assistant.profile.style import learn_style
+        from assistant.profile.style import stored_style
 
         try:
             with self.lock:
                 assistant = self.assistant
                 result = assistant.skill("draft").run(assistant, instruction=instruction, to=to or None,
                                                       max_tokens=self.max_tokens)
-                notes = learn_style(assistant.db).notes(to or None)
+                notes = stored_style(assistant.db).notes(to or None)
                 exemplars = data.exemplar_sources(assistant.db, result.used)
         except Exception as exc:  # noqa: BLE001
             self.call_from_thread(self.query_one("#draft-why", Static).update, "The draft failed; see the message.")

@@ -66,14 +66,16 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     The persona, style notes and facts slots take what the profile has; the general style
     notes stay in the stable prefix, what differs for this recipient goes with the request."""
     from assistant.profile.recipients import resolve
-    from assistant.profile.style import learn_style
+    from assistant.profile.refresh import refresh_style
+    from assistant.profile.style import stored_style
     from assistant.prompt.builder import PromptInputs
 
     name = assistant.config.me.display_name
     if not personalize:
         return PromptInputs(name=name if chat else "one person", instruction=instruction, to=to)
     recipient = resolve(assistant.db, to) if to else None
-    style = learn_style(assistant.db)
+    refresh_style(assistant.db)  # nothing to do unless documents changed since the last refresh
+    style = stored_style(assistant.db)
     general = style.notes()
     greeting = style.greeting_for(to)
     return PromptInputs(
