@@ -35,8 +35,9 @@ def test_the_prefix_is_byte_identical_across_requests_and_recipients(sample_assi
     for prompt in (janet, sam, nobody):
         whole = prompt.messages[0]["content"] if chat else prompt.text
         assert whole.startswith(prompt.prefix)
-    # nothing request-specific in it: no recipient, no request, no exemplar, no date
-    for word in ("Janet", "Sam", "permit", "site visit", "<email to=", "2026"):
+    # nothing request-specific in it: no recipient, no request, no exemplar, no date (the general
+    # style notes may name a correspondent: "changes register for Janet Liu", the same in every prompt)
+    for word in ("To: Janet", "Recipient: Janet", "Sam", "permit", "site visit", "<email to=", "2026"):
         assert word not in janet.prefix, word
     # what differs for Janet (her "Dear") comes after the prefix, with the request
     assert "Writing to this recipient:\n- Opens with a greeting like 'Dear NAME,'." in (
