@@ -24,6 +24,15 @@ def network_endpoints(home: Home) -> list[dict]:
             for account in raw.get("imap", []) if isinstance(account, dict)]
 
 
+def offline_settings() -> dict:
+    """The variables that hold the Hugging Face libraries offline and silent, as this process has them."""
+    import os
+
+    from assistant.embedding import OFFLINE_ENV
+
+    return {name: os.environ.get(name) for name in OFFLINE_ENV}
+
+
 def report(home: Home, config: Config) -> dict:
     from assistant.generation.catalog import find_model
     from assistant.llamacpp import cpu_flags, gpu_offload_supported, llama_system_info, load_plan
@@ -36,6 +45,7 @@ def report(home: Home, config: Config) -> dict:
         "store": {"path": str(home.db_path), "exists": home.db_path.exists(),
                   "bytes": home.db_path.stat().st_size if home.db_path.exists() else 0, "encrypted": False},
         "network": network_endpoints(home),
+        "offline": offline_settings(),
         "generator": {"name": generator.name, "origin": generator.origin, "installed": generator.installed(),
                       "role": generator.role},
         "embedding": {"backend": config.embedding_backend},
@@ -59,6 +69,8 @@ def render(facts: dict) -> list[str]:
         else f"store       {store['path']} (not created yet: run `assistant index PATH`)",
         "network     " + (", ".join(f"{e['kind']} {e['name']} → {e['host']}:{e['port']}" for e in network)
                           or "nothing is configured to use the network"),
+        "offline     model libraries held offline, telemetry off: "
+        + " ".join(f"{k}={v}" for k, v in facts["offline"].items()),
         f"drafting    {facts['generator']['name']} ({facts['generator']['origin']}, "
         f"{'installed' if facts['generator']['installed'] else 'NOT installed'})",
         f"embedding   {facts['embedding']['backend']}",

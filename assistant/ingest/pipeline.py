@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from assistant.config import Config
 from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes, load_ranges
 from assistant.errors import UserError
 from assistant.ingest.chunking import chunk_text
 from assistant.ingest.context import ChatContext
 from assistant.ingest.deadline import read_with_deadline
 from assistant.ingest.discover import Discovery, Unit
+from assistant.ingest.ignore import Exclusions
 from assistant.ingest.redact import redact, redact_item
 from assistant.sources import Failure, Item, SkipFile
 from assistant.store.db import write_transaction
@@ -133,6 +135,9 @@ class Indexer:
         # every pass). A run you start yourself, and every rehash pass, retries it.
         self.retry_failed = True
         self.discovery = Discovery(assistant.sources)
+        # Read from the file each time, not `assistant.config`: the daemon's long-lived `Assistant`
+        # must see a `forget` made while it runs.
+        self.exclusions = Exclusions.of(Config.load(assistant.home))
         self._pending: list[_Pending] = []
         self._pending_chunks = 0
 
@@ -144,6 +149,10 @@ class Indexer:
         units: dict[Path, Unit] = {}
         for path in paths:
             path = Path(path).expanduser().resolve()
+            if self.exclusions.covers(str(path)):
+                self._problem(str(path), "skipped: forgotten (`assistant forget`); it is under `ignore` in "
+                                         "[sources] of config.toml")
+                continue
             root = _root_of(path, roots) if roots is not None else None
             owner = self.discovery.owner(path, root) if root is not None or roots is None else None
             if owner is not None:
@@ -162,7 +171,7 @@ class Indexer:
                 continue
             for unit in self.discovery.walk(path):
                 units.setdefault(unit.path, unit)
-        return list(units.values())
+        return [unit for unit in units.values() if not self.exclusions.excludes_unit(unit.path, unit.source)]
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -265,6 +274,8 @@ class Indexer:
         pending = _Pending(source, key, file, [], set(), set(), drop_unseen)
         context = ChatContext()
         for entry in entries:
+            if self.exclusions.excludes_item(source, entry.uri, getattr(entry, "created_at", None)):
+                continue  # forgotten (`assistant forget`): with drop_unseen a stored copy goes too
             if isinstance(entry, Failure):
                 self._fail(entry.uri, source.name, entry.reason)
                 pending.failed.add(entry.uri)

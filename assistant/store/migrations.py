@@ -138,3 +138,33 @@ def m008_attachment_kind(db: Database) -> None:
     # teaches style or serves as an exemplar. Attachments stored as mail become their own kind.
     db.execute("UPDATE documents SET kind = 'attachment' "
                "WHERE kind = 'mail' AND json_extract(meta, '$.attachment_of') IS NOT NULL")
+
+
+@migrations()
+def m011_generations(db: Database) -> None:
+    # The audit: one row per generation (a draft, a rewrite, an answer) with what it used, so the
+    # person can see why a text came out as it did (`assistant history`). The text it wrote is not
+    # kept. Each chunk it used is a row of `generation_chunks` with the document's uri and title
+    # as they were then (a re-indexed file gives its chunks new ids); `assistant forget` removes
+    # every generation that cites a forgotten document.
+    db["generations"].create(
+        {
+            "id": int,
+            "skill": str,
+            "model": str,
+            "created_at": str,
+            "seconds": float,
+            "request": str,  # JSON object: the instruction and options as the person gave them
+            "style_notes": str,  # JSON list
+            "fact_ids": str,  # JSON list
+            "guard_removed": str,  # JSON list: what a safety guard took out of the output
+        },
+        pk="id",
+    )
+    db["generation_chunks"].create(
+        {"generation_id": int, "position": int, "chunk_id": int, "uri": str, "title": str},
+        pk=("generation_id", "position"),
+        foreign_keys=[("generation_id", "generations", "id")],
+    )
+    db["generation_chunks"].create_index(["chunk_id"])
+    db["generation_chunks"].create_index(["uri"])

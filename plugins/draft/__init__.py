@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import click
 
@@ -36,6 +36,7 @@ class DraftPrompt:
     messages: list[dict] | None = None
     text: str | None = None
     opening: str = ""
+    notes: list[str] = field(default_factory=list)  # the style notes it follows, for the audit
 
 
 def pick_exemplars(assistant, instruction: str, recipient=None):
@@ -83,16 +84,18 @@ def build_prompt(assistant, instruction: str, to: str | None, personalize: bool,
     exemplars = pick_exemplars(assistant, instruction, recipient)
     shown = f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to
     if chat:
-        return DraftPrompt(exemplars, messages=draft_messages(name, instruction, shown, style.notes(to), exemplars))
+        notes = style.notes(to)
+        return DraftPrompt(exemplars, messages=draft_messages(name, instruction, shown, notes, exemplars), notes=notes)
     greeting = style.greeting_for(to)
     salutation = f"{greeting} {recipient.first_name}" if greeting and recipient else None
     text, opening = completion_prompt(name, instruction, shown, salutation, exemplars)
-    return DraftPrompt(exemplars, text=text, opening=opening)
+    return DraftPrompt(exemplars, text=text, opening=opening, notes=[f"Greeting: {salutation}"] if salutation else [])
 
 
 def draft(assistant, instruction: str, to: str | None = None, personalize: bool = True,
           max_tokens: int = 220, temperature: float = 0.7) -> DraftResult:
     from assistant.prompt.draft import COMPLETION_STOPS, unwrap_echo
+    from assistant.store.audit import record_generation
 
     started = time.perf_counter()
     generator = assistant.generator
@@ -102,8 +105,11 @@ def draft(assistant, instruction: str, to: str | None = None, personalize: bool 
     else:
         text = prompt.opening + generator.complete(prompt.text, max_tokens=max_tokens, temperature=temperature,
                                                    stop=COMPLETION_STOPS)
-    return DraftResult(text.strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
-                       round(time.perf_counter() - started, 2), prefilled=(prompt.opening or "").strip())
+    result = DraftResult(text.strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
+                         round(time.perf_counter() - started, 2), prefilled=(prompt.opening or "").strip())
+    record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
+                      request={"instruction": instruction, "to": to, "personalize": personalize}, style_notes=prompt.notes)
+    return result
 
 
 class DraftSkill:
