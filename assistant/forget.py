@@ -90,8 +90,9 @@ def plan_source(db: Database, config: Config, name: str) -> Plan:
     row = db.execute("SELECT id FROM sources WHERE name = ?", [name]).fetchone()
     if row is None:
         names = [r[0] for r in db.execute("SELECT name FROM sources ORDER BY name")]
-        raise UserError(f"no source {name!r}: give a path from `[sources] paths` ({', '.join(config.source_paths) or 'none'}) "
-                        f"or a source name ({', '.join(names) or 'none indexed'})")
+        raise UserError(f"no source {name!r}: give a path from `[sources] paths` "
+                        f"({', '.join(config.source_paths) or 'none'}) or a source name "
+                        f"({', '.join(names) or 'none indexed'}); for any other file or folder use --document")
     return Plan(f"everything read by the {name} source", "d.source_id = :id", "f.source_id = :id",
                 "q.source = :name", {"id": row[0], "name": name}, source_ids=[row[0]], ignore_sources=[name])
 
@@ -123,19 +124,18 @@ def counts(db: Database, plan: Plan) -> dict:
     """How many rows the plan removes, by kind (documents, chunks, files, quarantine, generations)."""
     docs = f"SELECT d.id FROM documents d WHERE {plan.documents}"
     p = plan.params
-    generations = db.execute(
-        "SELECT count(DISTINCT generation_id) FROM generation_chunks WHERE chunk_id IN "
-        f"(SELECT id FROM chunks WHERE document_id IN ({docs})) OR uri IN "
-        f"(SELECT d.uri FROM documents d WHERE {plan.documents})", p).fetchone()[0]
     if plan.everything:
         generations = db.execute("SELECT count(*) FROM generations").fetchone()[0]
+    else:
+        generations = db.execute(
+            "SELECT count(DISTINCT generation_id) FROM generation_chunks WHERE chunk_id IN "
+            f"(SELECT id FROM chunks WHERE document_id IN ({docs})) OR uri IN "
+            f"(SELECT d.uri FROM documents d WHERE {plan.documents})", p).fetchone()[0]
     return {
         "documents": db.execute(f"SELECT count(*) FROM documents d WHERE {plan.documents}", p).fetchone()[0],
         "chunks": db.execute(f"SELECT count(*) FROM chunks WHERE document_id IN ({docs})", p).fetchone()[0],
-        "files": db.execute(f"SELECT count(*) FROM files f WHERE {plan.files}",
-                            plan.params).fetchone()[0],
-        "quarantine": db.execute(f"SELECT count(*) FROM quarantine q WHERE {plan.quarantine}",
-                                 plan.params).fetchone()[0],
+        "files": db.execute(f"SELECT count(*) FROM files f WHERE {plan.files}", p).fetchone()[0],
+        "quarantine": db.execute(f"SELECT count(*) FROM quarantine q WHERE {plan.quarantine}", p).fetchone()[0],
         "generations": generations,
     }
 
