@@ -58,3 +58,20 @@ def test_export_holds_the_profile_not_the_text_unless_asked(sample_home, tmp_pat
     chat = next(doc for doc in full["texts"] if any(CHAT_LINE in chunk for chunk in doc["chunks"]))
     assert chat["source"] == "chats" and chat["kind"] == "chat"
     assert len(full["texts"]) == sum(row["documents"] for row in full["sources"])
+
+
+def test_forgetting_a_fact_or_a_chunk_removes_the_generations_that_cite_it(sample_home):
+    from assistant.store.audit import forget_generations, list_generations
+    from assistant.store.db import write_transaction
+
+    db = connect(sample_home.db_path)
+    chat, chat_uri = chunk_of(db, CHAT_LINE)
+    note, _ = chunk_of(db, "stormwater")
+    cites_fact = record_generation(db, skill="draft", model="m", seconds=1, request={}, fact_ids=[3, 4])
+    cites_chat = record_generation(db, skill="draft", model="m", seconds=1, request={}, chunk_ids=[note, chat])
+    kept = record_generation(db, skill="draft", model="m", seconds=1, request={}, chunk_ids=[note], fact_ids=[5])
+    with write_transaction(db):
+        assert forget_generations(db, fact_ids=[4]) == 1
+        assert forget_generations(db, uris=[chat_uri]) == 1
+    assert [g["id"] for g in list_generations(db)] == [kept]
+    assert cites_fact not in (cites_chat, kept)

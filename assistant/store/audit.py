@@ -71,15 +71,18 @@ def get_generation(db: Database, generation_id: int) -> dict | None:
     return _row(db, row, with_chunks=True) if row else None
 
 
-def forget_generations(db: Database, chunk_ids: Iterable[int], uris: Iterable[str]) -> int:
-    """Inside a write transaction: remove every generation citing one of these chunks or documents."""
+def forget_generations(db: Database, chunk_ids: Iterable[int] = (), uris: Iterable[str] = (),
+                       fact_ids: Iterable[int] = ()) -> int:
+    """Inside a write transaction: remove every generation citing one of these chunks, documents or facts."""
     found: set[int] = set()
-    for column, values in (("chunk_id", list(chunk_ids)), ("uri", list(uris))):
+    queries = (("SELECT DISTINCT generation_id FROM generation_chunks WHERE chunk_id IN ({})", list(chunk_ids)),
+               ("SELECT DISTINCT generation_id FROM generation_chunks WHERE uri IN ({})", list(uris)),
+               ("SELECT DISTINCT g.id FROM generations g, json_each(g.fact_ids) f WHERE f.value IN ({})",
+                list(fact_ids)))
+    for sql, values in queries:
         for start in range(0, len(values), BATCH):
             part = values[start : start + BATCH]
-            marks = ",".join("?" * len(part))
-            found.update(r[0] for r in db.execute(
-                f"SELECT DISTINCT generation_id FROM generation_chunks WHERE {column} IN ({marks})", part))
+            found.update(r[0] for r in db.execute(sql.format(",".join("?" * len(part))), part))
     return delete_generations(db, sorted(found))
 
 
