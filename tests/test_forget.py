@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def home(planted, tmp_path, monkeypatch) -> Home:
     shutil.copytree(root, tmp_path / "home")
     config = tmp_path / "home" / "config.toml"
     config.write_text(config.read_text().replace(str(data), str(tmp_path / "data")))
-    with __import__("sqlite3").connect(tmp_path / "home" / "profile.db") as db:
+    with sqlite3.connect(tmp_path / "home" / "profile.db") as db:  # the copy's paths, as if indexed there
         for table, column in (("files", "path"), ("documents", "container"), ("documents", "uri")):
             db.execute(f"UPDATE {table} SET {column} = replace({column}, ?, ?)", [str(data), str(tmp_path / "data")])
         db.execute("UPDATE generation_chunks SET uri = replace(uri, ?, ?)", [str(data), str(tmp_path / "data")])
