@@ -223,3 +223,14 @@ def test_forget_asks_first_and_names_what_it_needs(home):
     assert unknown.returncode == 1 and "whatsapp" in unknown.stderr and "diary" in unknown.stderr
     missing = run_cli("forget", "--document", "/nowhere/at/all.txt", "--yes", home=home)
     assert missing.returncode == 1 and "nothing is stored from /nowhere/at/all.txt" in missing.stderr
+
+
+def test_a_file_read_before_a_forget_is_not_written_after_it(home, embedder):
+    """The daemon's race: a file it read (and embedded) just before `forget` ran is written just after."""
+    recipe = home.root.parent / "data" / "priya" / "notes" / "recipe.txt"
+    recipe.write_text(recipe.read_text() + "A pinch of saffron.\n")  # changed, so it is read again
+    indexer = Indexer(assistant_for(home, embedder))
+    units = indexer.discover([recipe])
+    forget(home, "--document", str(recipe))
+    indexer.run([recipe], units)
+    assert leaked(home, DOC) == []

@@ -135,8 +135,9 @@ class Indexer:
         # every pass). A run you start yourself, and every rehash pass, retries it.
         self.retry_failed = True
         self.discovery = Discovery(assistant.sources)
-        # Read from the file each time, not `assistant.config`: the daemon's long-lived `Assistant`
-        # must see a `forget` made while it runs.
+        # Read from the file, not `assistant.config`: the daemon's long-lived `Assistant` must see a
+        # `forget` made while it runs; `_excluded_since_read` reads it again if it changes meanwhile.
+        self._config_stamp = _stamp(assistant.home.config_path)
         self.exclusions = Exclusions.of(Config.load(assistant.home))
         self._pending: list[_Pending] = []
         self._pending_chunks = 0
@@ -358,6 +359,8 @@ class Indexer:
         source = pending.source
         added = updated = unchanged = removed = chunk_count = 0
         with write_transaction(self.db):
+            if self._excluded_since_read(pending):
+                return
             source_row = source_id(self.db, source.name, getattr(source, "kind", source.name))
             drop: set[int] = set()
             if pending.drop_unseen:
@@ -406,6 +409,22 @@ class Indexer:
         self.report.unchanged += unchanged
         self.report.removed += removed
 
+    def _excluded_since_read(self, pending: _Pending) -> bool:
+        """Inside the write transaction: apply a `forget` made since this file was read (its config
+        edit comes before its delete, so a write that started earlier is deleted by it, and a later
+        one sees it here). True when the whole file is now excluded."""
+        stamp = _stamp(self.assistant.home.config_path)
+        if stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        self.exclusions = exclusions = Exclusions.of(Config.load(self.assistant.home))
+        if exclusions.excludes_unit(pending.container, pending.source):
+            return True
+        pending.new_docs = [(item, digest, chunks) for item, digest, chunks in pending.new_docs
+                            if not exclusions.excludes_item(pending.source, item.uri, item.created_at)]
+        pending.seen = {uri for uri in pending.seen if not exclusions.excludes_item(pending.source, uri)}
+        return False
+
     def _clear_quarantine(self, key: str, failed: set[str]) -> None:
         """Forget the failures of a file read whole just now, and of its parts, except those that failed again."""
         rows = self.db.execute(
@@ -442,6 +461,15 @@ def embed_codes(db, embedder, texts: list[str]) -> list[tuple[bytes, bytes]]:
         ranges = ensure_ranges(db, embedder.name, vectors, extra)
     binary, int8 = binary_codes(vectors), int8_codes(vectors, ranges)
     return [(binary[i].tobytes(), int8[i].tobytes()) for i in range(len(texts))]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a rewritten file from the one read before (the config is replaced whole, never edited)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def _root_of(path: Path, roots: list[Path]) -> Path | None:
