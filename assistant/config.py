@@ -10,6 +10,7 @@ import math
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import tomlkit
@@ -80,6 +81,10 @@ class Config:
     preference_query_weight: float = 1.5
     source_paths: list[str] = field(default_factory=list)
     server: ServerSettings | None = None
+    # What `assistant forget` removed, never read again (`assistant.ingest.ignore.Exclusions`).
+    ignore: list[str] = field(default_factory=list)  # paths (and all under them) and document uris
+    ignore_sources: list[str] = field(default_factory=list)  # source names: `whatsapp`, `imap`
+    ignore_before: str | None = None  # items written before this date
 
     @classmethod
     def load(cls, home: Home) -> "Config":
@@ -121,6 +126,9 @@ class Config:
             preference_query_weight=number("retrieval", "preference_query_weight", default.preference_query_weight),
             source_paths=read.strings("sources", "paths", "~/Documents"),
             server=read.server(),
+            ignore=read.strings("sources", "ignore", "/home/you/Documents/old.txt"),
+            ignore_sources=read.strings("sources", "ignore_sources", "whatsapp"),
+            ignore_before=read.date("sources", "ignore_before"),
         )
 
 
@@ -155,6 +163,14 @@ class _Reader:
     def optional_string(self, section: str, key: str) -> str:
         """The string at `key`, or "" when it is absent."""
         return self.string(section, key, "") if self.get(section, key, None) is not None else ""
+
+    def date(self, section: str, key: str) -> str | None:
+        value = self.get(section, key, None)
+        if value is None:
+            return None
+        if not isinstance(value, str) or parse_date(value) is None:
+            raise self.fail(f"[{section}] {key}", 'a date as a string, e.g. "2024-01-31"', value)
+        return value
 
     def embedding_backend(self, default: str) -> str:
         """A built-in backend or the name of an embedding GGUF added with `models add --role embedding`."""
@@ -232,6 +248,14 @@ class _Reader:
         return list(value)
 
 
+def parse_date(text: str) -> datetime | None:
+    """An ISO date or date-time (`2024-01-31`, `2024-01-31T09:00`), or None when it is not one."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 def _toml_list(values: list[str]) -> str:
     return tomlkit.item(list(values)).as_string()
 
@@ -299,6 +323,9 @@ preference_query_weight = 1.5
 [sources]
 # Folders and files you index; `assistant index PATH` adds to this list.
 paths = []
+# What `assistant forget` removed is never read again: the paths (and all under them) and
+# document uris in `ignore`, every document of a source named in `ignore_sources`, and
+# anything written before `ignore_before`. `assistant index PATH` takes PATH off `ignore`.
 """
 
 
@@ -332,3 +359,20 @@ def remember_source_path(home: Home, path: Path) -> None:
             paths.append(str(path))
 
     update_config(home, edit)
+
+
+def unignore_path(home: Home, path: Path) -> bool:
+    """Take exactly `path` off `[sources] ignore` (naming it to `assistant index` undoes its forget)."""
+    removed = False
+    if not home.config_path.exists():
+        return removed
+
+    def edit(document) -> None:
+        nonlocal removed
+        ignore = document.get("sources", {}).get("ignore")
+        if ignore is not None and str(path) in [str(p) for p in ignore]:
+            ignore.remove(next(p for p in ignore if str(p) == str(path)))
+            removed = True
+
+    update_config(home, edit)
+    return removed

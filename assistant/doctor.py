@@ -52,6 +52,15 @@ def store_facts(home: Home) -> dict:
             "key": source, "problem": problem}
 
 
+def offline_settings() -> dict:
+    """The variables that hold the Hugging Face libraries offline and silent, as this process has them."""
+    import os
+
+    from assistant.embedding import OFFLINE_ENV
+
+    return {name: os.environ.get(name) for name in OFFLINE_ENV}
+
+
 def report(home: Home, config: Config) -> dict:
     from assistant.generation.catalog import find_model
     from assistant.llamacpp import cpu_flags, gpu_offload_supported, llama_system_info, load_plan
@@ -63,6 +72,7 @@ def report(home: Home, config: Config) -> dict:
         "home": str(home.root),
         "store": store_facts(home),
         "network": network_endpoints(home),
+        "offline": offline_settings(),
         "generator": {"name": generator.name, "origin": generator.origin, "installed": generator.installed(),
                       "role": generator.role, **({"url": generator.path} if generator.origin == "server" else {})},
         "embedding": {"backend": config.embedding_backend},
@@ -92,6 +102,8 @@ def render(facts: dict) -> list[str]:
         *([f"            PROBLEM: {store['problem']}"] if store["problem"] else []),
         "network     " + (", ".join(f"{e['kind']} {e['name']} → {_address(e)}" for e in network)
                           or "nothing is configured to use the network"),
+        "offline     model libraries held offline, telemetry off: "
+        + " ".join(f"{k}={v}" for k, v in facts["offline"].items()),
         f"drafting    {facts['generator']['name']} ({facts['generator']['origin']}, "
         f"{'installed' if facts['generator']['installed'] else 'NOT installed'})"
         if facts["generator"]["origin"] != "server" else f"drafting    the [server] model at {facts['generator']['url']}",

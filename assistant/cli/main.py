@@ -171,13 +171,16 @@ def index(state, paths, as_json):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assistant.config import remember_source_path
+    from assistant.config import remember_source_path, unignore_path
     from assistant.ingest.pipeline import Indexer
     from assistant.profile.refresh import refresh_style
 
     missing = [str(path) for path in paths if not path.expanduser().exists()]
     if missing:
         raise UserError(f"{', '.join(missing)}: no such file or folder; check the path")
+    for path in paths:  # naming a forgotten path takes it back
+        if unignore_path(state.home, path.expanduser().resolve()):
+            click.echo(f"{path} was forgotten; indexing it again as you asked", err=True)
     assistant = state.assistant()
     paths = list(paths) or [Path(p) for p in assistant.config.source_paths]
     if not paths:
@@ -443,10 +446,12 @@ def _register_plugin_commands() -> None:
 
 from assistant.cli.daemon import daemon  # noqa: E402  (the group lives in its own module)
 from assistant.cli.mcp import mcp  # noqa: E402
+from assistant.cli import privacy  # noqa: E402
 
 cli.add_command(daemon)
 cli.add_command(mcp)
 register_store_commands(cli)
+privacy.attach(cli)  # forget, export, history
 _register_plugin_commands()
 
 from assistant.cli.tui import tui  # noqa: E402

@@ -24,12 +24,14 @@ from pathlib import Path
 from stat import S_ISDIR
 from typing import Callable, Iterable
 
+from assistant.config import Config
 from assistant.embedding.quantize import binary_codes, ensure_ranges, int8_codes, load_ranges
 from assistant.errors import UserError
 from assistant.ingest.chunking import chunk_text
 from assistant.ingest.context import ChatContext
 from assistant.ingest.deadline import read_with_deadline
 from assistant.ingest.discover import Discovery, Unit
+from assistant.ingest.ignore import Exclusions
 from assistant.ingest.redact import redact, redact_item
 from assistant.sources import Failure, Item, SkipFile
 from assistant.store.db import driver_errors, write_transaction
@@ -133,6 +135,10 @@ class Indexer:
         # every pass). A run you start yourself, and every rehash pass, retries it.
         self.retry_failed = True
         self.discovery = Discovery(assistant.sources)
+        # Read from the file, not `assistant.config`: the daemon's long-lived `Assistant` must see a
+        # `forget` made while it runs; `_excluded_since_read` reads it again if it changes meanwhile.
+        self._config_stamp = _stamp(assistant.home.config_path)
+        self.exclusions = Exclusions.of(Config.load(assistant.home))
         self._pending: list[_Pending] = []
         self._pending_chunks = 0
         self._known: dict[str, dict] = {}  # `files` rows of the units being run, read up front
@@ -145,6 +151,10 @@ class Indexer:
         units: dict[Path, Unit] = {}
         for path in paths:
             path = Path(path).expanduser().resolve()
+            if self.exclusions.covers(str(path)):
+                self._problem(str(path), "skipped: forgotten (`assistant forget`); it is under `ignore` in "
+                                         "[sources] of config.toml")
+                continue
             root = _root_of(path, roots) if roots is not None else None
             owner = self.discovery.owner(path, root) if root is not None or roots is None else None
             if owner is not None:
@@ -163,7 +173,7 @@ class Indexer:
                 continue
             for unit in self.discovery.walk(path):
                 units.setdefault(unit.path, unit)
-        return list(units.values())
+        return [unit for unit in units.values() if not self.exclusions.excludes_unit(unit.path, unit.source)]
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -281,6 +291,8 @@ class Indexer:
         pending = _Pending(source, key, file, [], set(), set(), drop_unseen)
         context = ChatContext()
         for entry in entries:
+            if self.exclusions.excludes_item(source, entry.uri, getattr(entry, "created_at", None)):
+                continue  # forgotten (`assistant forget`): with drop_unseen a stored copy goes too
             if isinstance(entry, Failure):
                 self._fail(entry.uri, source.name, entry.reason)
                 pending.failed.add(entry.uri)
@@ -363,6 +375,8 @@ class Indexer:
         source = pending.source
         added = updated = unchanged = removed = chunk_count = 0
         with write_transaction(self.db):
+            if self._excluded_since_read(pending):
+                return
             source_row = source_id(self.db, source.name, getattr(source, "kind", source.name))
             drop: set[int] = set()
             if pending.drop_unseen:
@@ -411,6 +425,22 @@ class Indexer:
         self.report.unchanged += unchanged
         self.report.removed += removed
 
+    def _excluded_since_read(self, pending: _Pending) -> bool:
+        """Inside the write transaction: apply a `forget` made since this file was read (its config
+        edit comes before its delete, so a write that started earlier is deleted by it, and a later
+        one sees it here). True when the whole file is now excluded."""
+        stamp = _stamp(self.assistant.home.config_path)
+        if stamp == self._config_stamp:
+            return False
+        self._config_stamp = stamp
+        self.exclusions = exclusions = Exclusions.of(Config.load(self.assistant.home))
+        if exclusions.excludes_unit(pending.container, pending.source):
+            return True
+        pending.new_docs = [(item, digest, chunks) for item, digest, chunks in pending.new_docs
+                            if not exclusions.excludes_item(pending.source, item.uri, item.created_at)]
+        pending.seen = {uri for uri in pending.seen if not exclusions.excludes_item(pending.source, uri)}
+        return False
+
     def _clear_quarantine(self, key: str, failed: set[str]) -> None:
         """Forget the failures of a file read whole just now, and of its parts, except those that failed again."""
         rows = self.db.execute(
@@ -447,6 +477,15 @@ def embed_codes(db, embedder, texts: list[str]) -> list[tuple[bytes, bytes]]:
         ranges = ensure_ranges(db, embedder.name, vectors, extra)
     binary, int8 = binary_codes(vectors), int8_codes(vectors, ranges)
     return [(binary[i].tobytes(), int8[i].tobytes()) for i in range(len(texts))]
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a rewritten file from the one read before (the config is replaced whole, never edited)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def _root_of(path: Path, roots: list[Path]) -> Path | None:

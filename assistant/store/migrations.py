@@ -169,3 +169,33 @@ def m009_style_profile(db: Database) -> None:
                "document_id INTEGER NOT NULL, score REAL NOT NULL, PRIMARY KEY (context, rank))")
     db.execute("CREATE TABLE style_centroids (context TEXT PRIMARY KEY, docs INTEGER NOT NULL, "
                "vector BLOB NOT NULL, added_since_selection INTEGER NOT NULL)")
+
+
+@migrations()
+def m011_generations(db: Database) -> None:
+    # The audit: one row per generation (a draft, a rewrite, an answer) with what it used, so the
+    # person can see why a text came out as it did (`assistant history`). The text it wrote is not
+    # kept. Each chunk it used is a row of `generation_chunks` with the document's uri and title
+    # as they were then (a re-indexed file gives its chunks new ids); `assistant forget` removes
+    # every generation that cites a forgotten document.
+    db["generations"].create(
+        {
+            "id": int,
+            "skill": str,
+            "model": str,
+            "created_at": str,
+            "seconds": float,
+            "request": str,  # JSON object: the instruction and options as the person gave them
+            "style_notes": str,  # JSON list
+            "fact_ids": str,  # JSON list
+            "guard_removed": str,  # JSON list: what a safety guard took out of the output
+        },
+        pk="id",
+    )
+    db["generation_chunks"].create(
+        {"generation_id": int, "position": int, "chunk_id": int, "uri": str, "title": str},
+        pk=("generation_id", "position"),
+        foreign_keys=[("generation_id", "generations", "id")],
+    )
+    db["generation_chunks"].create_index(["chunk_id"])
+    db["generation_chunks"].create_index(["uri"])

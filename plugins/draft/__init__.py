@@ -88,12 +88,12 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
 
 
 def build_prompt(assistant, instruction: str, to: str | None, personalize: bool, chat: bool,
-                 generator=None, max_tokens: int = 220):
+                 generator=None, max_tokens: int = 220, inputs=None):
     """The prompt (`builder.BuiltPrompt`) for a chat model (`chat`) or a base model, fitted to
     `generator`'s context; without a generator, words stand in for tokens and nothing is trimmed."""
     from assistant.prompt.builder import build
 
-    inputs = prompt_inputs(assistant, instruction, to, personalize, chat)
+    inputs = inputs or prompt_inputs(assistant, instruction, to, personalize, chat)
     if generator is None:
         return build(inputs, chat, lambda text: len(text.split()), n_ctx=1 << 30, reserve=max_tokens)
     return build(inputs, chat, generator.count_tokens, generator.n_ctx, max_tokens,
@@ -104,11 +104,13 @@ def draft(assistant, instruction: str, to: str | None = None, personalize: bool 
           max_tokens: int = 220, temperature: float = 0.7, on_text=None) -> DraftResult:
     """Draft an email; `on_text(piece)` receives the draft as it is written (streaming)."""
     from assistant.prompt.draft import COMPLETION_STOPS, EchoFilter, unwrap_echo
+    from assistant.store.audit import record_generation
 
     started = time.perf_counter()
     generator = assistant.generator
+    inputs = prompt_inputs(assistant, instruction, to, personalize, generator.has_chat_template)
     prompt = build_prompt(assistant, instruction, to, personalize, generator.has_chat_template, generator,
-                          max_tokens)
+                          max_tokens, inputs=inputs)
     shown = EchoFilter(on_text) if on_text else None
     if shown and prompt.opening:
         shown(prompt.opening)
@@ -125,10 +127,14 @@ def draft(assistant, instruction: str, to: str | None = None, personalize: bool 
     if shown:
         shown.close()
     text = prompt.opening + "".join(written)
-    return DraftResult(unwrap_echo(text).strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
-                       round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
-                       explain=prompt.explain(), trimmed=prompt.trimmed,
-                       prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {})
+    result = DraftResult(unwrap_echo(text).strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
+                         round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
+                         explain=prompt.explain(), trimmed=prompt.trimmed,
+                         prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {})
+    notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
+    record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
+                      request={"instruction": instruction, "to": to, "personalize": personalize}, style_notes=notes)
+    return result
 
 
 class DraftSkill:
