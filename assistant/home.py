@@ -9,6 +9,7 @@ and every start makes private again, with a warning, anything other users could 
 from __future__ import annotations
 
 import os
+import tempfile
 import stat
 import sys
 from dataclasses import dataclass
@@ -92,3 +93,19 @@ def write_private(path: Path, text: str) -> None:
     os.fchmod(descriptor, PRIVATE_FILE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def atomic_write(path: Path, data: bytes) -> Path:
+    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the
+    new one, never half of one. The folder must exist."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path

@@ -7,14 +7,14 @@ worker thread with that thread's own connection, never on the UI thread.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from pathlib import Path
+
+from assistant.home import atomic_write
 
 
 def source_counts(db) -> list[dict]:
@@ -56,22 +56,6 @@ def exemplar_sources(db, chunk_ids: list[int]) -> list[str]:
     return lines
 
 
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp: datetime | None = None) -> Path:
     stamp = stamp or datetime.now(timezone.utc)
     message = EmailMessage()
@@ -83,6 +67,7 @@ def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp:
     message["Date"] = stamp.strftime("%a, %d %b %Y %H:%M:%S %z")
     message.set_content(body)
     slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
+    folder.mkdir(parents=True, exist_ok=True)
     return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", bytes(message))
 
 
