@@ -82,3 +82,25 @@ def carried(text: str, markers: list[str]) -> list[str]:
     """The planted markers `text` still carries, read as a reader would see it."""
     seen = visible(text)
     return [m for m in markers if (visible(m) and visible(m) in seen) or (not m.isprintable() and m in text)]
+
+
+class Recorder:
+    """A scripted generator that answers `reply` and keeps every prompt it was given."""
+
+    name = "recorder"
+
+    def __init__(self, reply: str = "Hiya Sam,\n\nFriday works.\n\nOnwards,\nPriya", chat: bool = True) -> None:
+        self.reply = reply
+        self.has_chat_template = chat
+        self.prompts: list = []
+        self.max_tokens: list[int] = []
+
+    def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7) -> str:
+        self.prompts.append(messages)
+        self.max_tokens.append(max_tokens)
+        return self.reply
+
+    def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7, stop=None) -> str:
+        self.prompts.append(prompt)
+        self.max_tokens.append(max_tokens)
+        return self.reply
