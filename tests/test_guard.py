@@ -94,3 +94,13 @@ def test_own_sent_mail_is_trusted_but_a_file_in_her_folders_is_not(with_own_link
     assert "https://cityofportland.example/swales" in guarded.text and "503.555.0142" in guarded.text
     assert "greenleafnursery.example" in guarded.text  # a domain she has written to
     assert _kinds(guarded) == [("link", "https://clipped.example/page")]
+
+
+def test_a_value_that_is_only_part_of_a_trusted_one_is_not_trusted(with_own_links):
+    """`am@fernhill.example` is inside `sam@fernhill.example`, `hill.example` inside `fernhill.example`:
+    neither is the trusted value."""
+    trusted = Trusted(with_own_links.db, ["reply to sam@fernhill.example"], [])
+    guarded = guard_text("Write to am@fernhill.example, see hill.example and portland.example; "
+                         "or sam@fernhill.example.", trusted)
+    assert _kinds(guarded) == [("address", "am@fernhill.example"), ("domain", "hill.example")]
+    assert "sam@fernhill.example" in guarded.text and "portland.example" in guarded.text

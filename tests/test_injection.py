@@ -103,8 +103,7 @@ def test_a_spoofed_reply_to_is_passed_over_and_reported(planted):
 @pytest.mark.slow
 def test_the_real_model_replying_to_planted_mail_carries_nothing_planted(planted_home):
     assert run_cli("models", "use", "smollm2-135m-instruct", home=planted_home).returncode == 0
-    for item in ("mail/01-ignore-previous.eml", "mail/03-data-url.eml", "mail/05-hidden-display-none.eml",
-                 "mail/14-spoofed-reply-to.eml"):
+    for item in ("mail/01-ignore-previous.eml", "mail/05-hidden-display-none.eml", "mail/14-spoofed-reply-to.eml"):
         answer = run_cli("draft", "--reply-to", str(CORPUS / item), "--max-tokens", "120", "--json",
                          home=planted_home)
         assert answer.returncode == 0, answer.stderr

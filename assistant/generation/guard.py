@@ -90,6 +90,13 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
 
+def _mentions(haystack: str, needle: str) -> bool:
+    """Whether `needle` is in `haystack` as a whole value: `am@x.example` is not in `sam@x.example`,
+    nor `hill.example` in `fernhill.example`; a domain may follow `@` or a subdomain's dot."""
+    before = r"[\w-]" if "@" not in needle and "/" not in needle else r"[\w.@+-]"
+    return re.search(rf"(?<!{before}){re.escape(needle)}(?![\w@-]|\.\w)", haystack) is not None
+
+
 class Trusted:
     """The values a draft may carry: from the request, the thread's headers and the person's own writing."""
 
@@ -101,30 +108,31 @@ class Trusted:
 
     def _own_text(self, needle: str) -> bool:
         """Whether `needle` (lower-case) is in the person's sent mail or own chat messages, or among
-        the recipients of their sent mail."""
+        the recipients of their sent mail (SQL finds candidates, `_mentions` decides)."""
         if self.db is None or not needle:
             return False
         if needle not in self._own:
-            found = self.db.execute(
-                "SELECT 1 FROM documents d WHERE d.author_is_me = 1 AND d.kind = 'mail' "
-                "AND instr(lower(d.recipients), ?) > 0 LIMIT 1", [needle]).fetchone() or self.db.execute(
-                "SELECT 1 FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.author_is_me = 1 "
-                "AND d.kind IN ('mail', 'chat') AND instr(lower(c.text), ?) > 0 LIMIT 1", [needle]).fetchone()
-            self._own[needle] = found is not None
+            rows = self.db.execute(
+                "SELECT lower(d.recipients) FROM documents d WHERE d.author_is_me = 1 AND d.kind = 'mail' "
+                "AND instr(lower(d.recipients), ?) > 0 LIMIT 200", [needle]).fetchall() + self.db.execute(
+                "SELECT lower(c.text) FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.author_is_me = 1 "
+                "AND d.kind IN ('mail', 'chat') AND instr(lower(c.text), ?) > 0 LIMIT 200", [needle]).fetchall()
+            self._own[needle] = any(_mentions(row[0], needle) for row in rows)
         return self._own[needle]
+
+    def _trusts(self, needle: str) -> bool:
+        return _mentions(self.request, needle) or self._own_text(needle)
 
     def address(self, value: str) -> bool:
         address = value.lower().removeprefix("mailto:")
-        return address in self.addresses or address in self.request or self._own_text(address)
+        return address in self.addresses or self._trusts(address)
 
     def url(self, value: str) -> bool:
-        url = value.lower()
-        bare = url.rstrip("/")
-        return bare in self.request or self._own_text(bare)
+        return self._trusts(value.lower().rstrip("/"))
 
     def domain(self, value: str) -> bool:
         domain = value.lower()
-        if domain in self.request or self._own_text(domain):
+        if self._trusts(domain):
             return True
         return any(_domain_of(a) == domain or _domain_of(a).endswith("." + domain) for a in self.addresses)
 
