@@ -74,6 +74,20 @@ def test_a_reply_quotes_the_earlier_messages_of_its_thread_oldest_first(sample):
     assert thread.index("City came back") < thread.index("Agree on smaller stock")
 
 
+def test_a_reply_without_references_finds_its_thread_by_in_reply_to(sample, tmp_path):
+    message = EmailMessage()
+    message["From"], message["To"] = "Sam Okoye <sam@fernhill.example>", "Priya Nandakumar <priya@fernhill.example>"
+    message["Subject"], message["Date"] = "Re: Alder St — revised budget", "Wed, 14 Jan 2026 08:00:00 -0800"
+    message["Message-ID"], message["In-Reply-To"] = "<sam-2@fernhill.example>", SAM_BUDGET
+    message.set_content("One more thing: the city wants the revised sheet by Friday.")
+    (tmp_path / "sam-2.eml").write_bytes(bytes(message))
+    generator = sample.__dict__["generator"] = Recorder()
+    result = draft(sample, reply_to=str(tmp_path / "sam-2.eml"))
+    thread = generator.prompts[0][1]["content"].split("The email thread being answered")[1]
+    assert thread.index("City came back") < thread.index("revised sheet by Friday")
+    assert result.subject == "Re: Alder St — revised budget"
+
+
 def test_a_base_model_reply_is_quoted_as_lines_under_the_re_subject(sample, tmp_path):
     generator = sample.__dict__["generator"] = Recorder(chat=False)
     sam = tmp_path / "sam.eml"
@@ -214,7 +228,17 @@ def test_bad_input_is_one_line_naming_the_cause_and_the_fix(sample_home, tmp_pat
     _fails(run_cli("draft", "thank Sam", "--imap-drafts", "work", home=sample_home),
            "no [[imap]] account of that name in config.toml")
     _fails(run_cli("draft", home=sample_home), "give an INSTRUCTION, or --reply-to")
+    _fails(run_cli("draft", "thank Sam", "--tone", "formal", "--no-personalization", home=sample_home),
+           "--tone is measured against your own emails; drop --no-personalization")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing half-written
+
+
+def test_saving_without_an_address_of_hers_fails_before_generating(sample, tmp_path):
+    sample.config.me.emails = []
+    generator = sample.__dict__["generator"] = Recorder()
+    with pytest.raises(UserError, match=r"\[me\] emails holds no address of yours"):
+        draft(sample, "thank Sam", to="Sam", save=Targets(out=tmp_path / "x.eml"))
+    assert generator.prompts == [] and not (tmp_path / "x.eml").exists()
 
 
 def test_the_cli_reports_what_the_guard_removed(sample_home, tmp_path, monkeypatch, embedder):

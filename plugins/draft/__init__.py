@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import click
 
+from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
 
 MAX_EXEMPLARS = 3
@@ -115,9 +116,11 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     from assistant_plugins.draft.request import finish, prepare
 
     started = time.perf_counter()
+    if tone and not personalize:
+        raise UserError("--tone is measured against your own emails; drop --no-personalization to use it")
     request = prepare(assistant, instruction, to, reply_to, tone)
     if save:
-        save.check(assistant.home)
+        save.check(assistant.home, assistant.config.me)
     generator = assistant.generator
     prompt = build_prompt(assistant, request.instruction, request.to, personalize, generator.has_chat_template,
                           request)
@@ -183,7 +186,6 @@ def register_commands(cli):
           assistant draft "say yes to Thursday" --reply-to ~/Downloads/invite.eml --out reply.eml
           assistant draft --reply-to "<9f2c1a7e.sam@fernhill.example>" --tone shorter --maildir-drafts ~/Maildir
         """
-        from assistant.errors import UserError
         from assistant_plugins.draft.save import Targets
 
         if not instruction.strip() and not reply_to:

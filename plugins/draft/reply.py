@@ -33,6 +33,7 @@ class Thread:
 
     message_id: str
     references: list[str]
+    root: str  # the thread's id (`meta.thread`): its first message
     subject: str
     sender: str  # the From address
     sender_name: str
@@ -115,6 +116,7 @@ def _thread(meta: dict, subject: str, author: str, recipients: list[str], text: 
     from assistant.attribution import address_of, display_name
 
     return Thread(message_id=meta.get("message_id") or "", references=list(meta.get("references") or []),
+                  root=meta.get("thread") or meta.get("message_id") or "",
                   subject=subject or "", sender=(meta.get("from") or address_of(author) or "").lower(),
                   sender_name=display_name(author), reply_to=list(meta.get("reply_to") or []),
                   recipients=list(recipients), text=text, date=date or "")
@@ -122,14 +124,13 @@ def _thread(meta: dict, subject: str, author: str, recipients: list[str], text: 
 
 def _earlier(assistant, thread: Thread) -> list[QuotedMessage]:
     """Messages of the same thread in the store dated before the one answered, oldest first."""
-    roots = [ref for ref in thread.references[:1] or [thread.message_id] if ref]
-    if not roots:
+    if not thread.root:
         return []
     rows = list(assistant.db.query(
         "SELECT id, author, title, created_at FROM documents WHERE kind = 'mail' "
         "AND json_extract(meta, '$.thread') = ? AND json_extract(meta, '$.message_id') != ? "
         "AND created_at < ? ORDER BY created_at DESC LIMIT ?",
-        [roots[0], thread.message_id, thread.date or "9999", MAX_THREAD_MESSAGES - 1]))
+        [thread.root, thread.message_id, thread.date or "9999", MAX_THREAD_MESSAGES - 1]))
     return [QuotedMessage(row["author"], row["created_at"], row["title"], _text(assistant.db, row["id"]))
             for row in reversed(rows)]
 

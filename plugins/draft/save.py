@@ -20,6 +20,8 @@ from assistant.errors import UserError
 from assistant.home import atomic_write
 
 MAILDIR_PARTS = ("cur", "new", "tmp")
+NO_ADDRESS = ("cannot save the draft: config.toml [me] emails holds no address of yours for its From; "
+              "add one (`assistant init --force --email you@example.com`, or edit config.toml)")
 
 
 @dataclass
@@ -34,8 +36,7 @@ class Envelope:
 
 def build_message(me: Identity, envelope: Envelope, body: str) -> EmailMessage:
     if not me.emails:
-        raise UserError("cannot save the draft: config.toml [me] emails has no address of yours for From; "
-                        "add one (`assistant whoami`)")
+        raise UserError(NO_ADDRESS)
     address = me.emails[0]
     message = EmailMessage()
     message["From"] = email.utils.formataddr((me.names[0], address)) if me.names else address
@@ -98,8 +99,10 @@ class Targets:
     def __bool__(self) -> bool:
         return bool(self.out or self.maildir or self.imap_account)
 
-    def check(self, home) -> None:
+    def check(self, home, me: Identity) -> None:
         """Fail now, before anything is generated, on a target that cannot be written."""
+        if not me.emails:
+            raise UserError(NO_ADDRESS)
         if self.out:
             check_out_path(self.out)
         if self.maildir:
