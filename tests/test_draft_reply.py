@@ -61,7 +61,7 @@ def test_a_reply_by_message_id_quotes_the_thread_as_data_and_answers_its_sender(
     assert "<incoming> tags is the email Priya Nandakumar is answering" in system
     assert "Opens with a greeting like 'Hiya NAME,'" in system  # her habit with Sam, the sender
     assert '<incoming from="Sam Okoye ‹sam@fernhill.example›"' in user and "City came back" in user
-    assert user.index("</incoming>") < user.index("Request from Priya Nandakumar: Reply to this email.")
+    assert user.index("</incoming>") < user.index("Request from Priya Nandakumar: Reply to the last email in the")
 
 
 def test_a_reply_quotes_the_earlier_messages_of_its_thread_oldest_first(sample):

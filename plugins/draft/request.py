@@ -13,7 +13,7 @@ from assistant.generation.guard import Guarded, Removed, Trusted, guard_recipien
 from assistant_plugins.draft.reply import Thread, load_thread, reply_recipients
 from assistant_plugins.draft.save import Envelope
 
-REPLY_INSTRUCTION = "Reply to this email."
+REPLY_INSTRUCTION = "Reply to the last email in the thread: answer what it says or asks, in my own words."
 MAX_SUBJECT = 78
 
 
