@@ -96,8 +96,8 @@ def write_private(path: Path, text: str) -> None:
 
 
 def atomic_write(path: Path, data: bytes) -> Path:
-    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write to a temporary file in the same folder, then rename: a crash leaves the old file or the
+    new one, never half of one. The folder must exist."""
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(handle, "wb") as out:

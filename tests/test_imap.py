@@ -385,3 +385,32 @@ def test_the_daemon_polls_imap_and_new_mail_becomes_searchable(dovecot, tmp_path
         assert answer["ok"] and any(hit["uri"].startswith("imap://") for hit in answer["hits"])
     finally:
         daemon.stop()
+
+
+def test_a_draft_is_appended_to_drafts_and_reads_back(dovecot, assistant, account):
+    """`draft --imap-drafts work`: APPEND into Drafts (created when missing, reused after), flagged
+    \\Draft, From and To as set; nothing sent."""
+    import email
+
+    from assistant_plugins.draft import draft
+    from assistant_plugins.draft.save import Targets
+    from tests.draft_support import Recorder
+
+    with assistant.home.config_path.open("a") as handle:
+        handle.write(f'\n[[imap]]\nname = "work"\nhost = "127.0.0.1"\nport = {dovecot.port}\nssl = false\n'
+                     f'user = "{account.user}"\n')
+    assistant.__dict__["generator"] = Recorder("Hiya Sam,\n\nThanks — ordering today.\n\nOnwards,\nPriya")
+    first = draft(assistant, "thank Sam", to="sam@fernhill.example", save=Targets(imap_account="work"))
+    second = draft(assistant, "thank Sam again", to="sam@fernhill.example", save=Targets(imap_account="work"))
+    assert first.saved == second.saved == ["imap:work/Drafts"]
+    conn = dovecot.client(account.user)
+    _, listed = conn.list()
+    assert sum(b'"Drafts"' in line or line.endswith(b" Drafts") for line in listed) == 1
+    conn.select("Drafts", readonly=True)
+    _, data = conn.fetch("1:*", "(FLAGS BODY.PEEK[])")
+    conn.logout()
+    fetched = [entry for entry in data if isinstance(entry, tuple)]
+    assert len(fetched) == 2 and all(b"\\Draft" in entry[0] for entry in fetched)
+    message = email.message_from_bytes(fetched[0][1])
+    assert message["From"] == "Priya Nandakumar <priya@fernhill.example>" and message["To"] == "sam@fernhill.example"
+    assert message["Subject"] == "thank Sam" and "ordering today" in message.get_payload(decode=True).decode()

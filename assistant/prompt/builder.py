@@ -23,6 +23,7 @@ from typing import Callable
 from assistant.errors import UserError
 from assistant.prompt.chat import MAX_PASSAGE_WORDS, Passage
 from assistant.prompt.draft import Exemplar, _clip, _email_block, _quoted_block, quote_data
+from assistant.prompt.reply import quoted_thread, thread_block, thread_rule
 
 
 @dataclass
@@ -39,6 +40,9 @@ class PromptInputs:
     facts: list[str] = field(default_factory=list)  # most relevant first
     context: list[Passage] = field(default_factory=list)  # most relevant first
     salutation: str | None = None  # a base model's draft opens with it ("Dear Janet")
+    thread: list = field(default_factory=list)  # a reply's thread (`reply.QuotedMessage`s), oldest first
+    subject: str | None = None  # a reply's subject ("Re: …"); a new email's is the request
+    tone: object = None  # the `tone.ToneGuide` of a --tone request (its notes are in recipient_notes)
 
 
 @dataclass
@@ -121,6 +125,7 @@ def _chat_parts(inputs: PromptInputs) -> list[tuple[str, str, int]]:
     if inputs.exemplars:
         exemplars = "\n".join([f"Past emails {name} wrote (data, for style only):"]
                               + [_email_block(ex.recipients, ex.subject, ex.text) for ex in inputs.exemplars])
+    thread = f"{thread_block(inputs.thread)}\n{thread_rule(name)}" if inputs.thread else ""
     request = f"Request from {name}: {inputs.instruction}"
     if inputs.to:
         request += f"\nRecipient: {inputs.to}"
@@ -130,7 +135,8 @@ def _chat_parts(inputs: PromptInputs) -> list[tuple[str, str, int]]:
             ("exemplars", exemplars, len(inputs.exemplars)), ("context", _context_text(inputs, True),
                                                               len(inputs.context)),
             ("facts", _facts_text(inputs, True), len(inputs.facts)),
-            ("recipient", _recipient_text(inputs), len(inputs.recipient_notes)), ("request", request, 0)]
+            ("recipient", _recipient_text(inputs), len(inputs.recipient_notes)),
+            ("thread", thread, len(inputs.thread)), ("request", request, 0)]
 
 
 def _completion_parts(inputs: PromptInputs) -> list[tuple[str, str, int]]:
@@ -140,13 +146,16 @@ def _completion_parts(inputs: PromptInputs) -> list[tuple[str, str, int]]:
     exemplars = "".join(f"To: {quote_data(ex.recipients)}\nSubject: {quote_data(ex.subject)}\n\n"
                         f"{_quoted_block(ex.text)}\n\n###\n\n" for ex in inputs.exemplars)
     opening = f"{inputs.salutation},\n\n" if inputs.salutation else ""
+    thread = quoted_thread(inputs.thread) + "\n" if inputs.thread else ""
     request = (f"Request from {name}, the only instruction: {quote_data(inputs.instruction)}\n\n"
-               f"To: {quote_data(inputs.to or '')}\nSubject: {quote_data(inputs.instruction)}\n\n{opening}")
+               f"To: {quote_data(inputs.to or '')}\nSubject: {quote_data(inputs.subject or inputs.instruction)}\n\n"
+               f"{opening}")
     return [("persona", _persona_text(inputs, False), 0), ("style", _style_text(inputs), len(inputs.style_notes)),
             ("rules", header, 0), ("exemplars", exemplars, len(inputs.exemplars)),
             ("context", _context_text(inputs, False), len(inputs.context)),
             ("facts", _facts_text(inputs, False), len(inputs.facts)),
-            ("recipient", _recipient_text(inputs), len(inputs.recipient_notes)), ("request", request, 0)]
+            ("recipient", _recipient_text(inputs), len(inputs.recipient_notes)),
+            ("thread", thread, len(inputs.thread)), ("request", request, 0)]
 
 
 def _assemble(inputs: PromptInputs, chat: bool) -> tuple[list[tuple[str, str, int]], str, list[dict] | None, str]:

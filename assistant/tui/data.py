@@ -69,6 +69,7 @@ def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp:
     message.set_content(body)
     slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
     # Sealed while the store is encrypted (`folder` is the home's drafts/).
+    folder.mkdir(parents=True, exist_ok=True)
     return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", seal(folder.parent, bytes(message)))
 
 

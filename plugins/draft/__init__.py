@@ -13,9 +13,11 @@ import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import click
 
+from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
 
 MAX_EXEMPLARS = 3
@@ -31,6 +33,11 @@ class DraftResult:
     explain: list[dict] = field(default_factory=list)  # the prompt's sections and their tokens
     trimmed: list[str] = field(default_factory=list)  # what was left out to fit the context
     prefix_cache: dict = field(default_factory=dict)  # the stable prefix: tokens, source, evaluated
+    to: list[str] = field(default_factory=list)  # the addresses it is for
+    subject: str = ""
+    in_reply_to: str = ""
+    removed: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
+    saved: list[str] = field(default_factory=list)  # where copies went (--out, --maildir-drafts, --imap-drafts)
 
 
 def pick_exemplars(assistant, instruction: str, recipient=None):
@@ -60,58 +67,80 @@ def _recipients(assistant, document_id: int) -> list[str]:
     return json.loads(assistant.db["documents"].get(document_id)["recipients"] or "[]")
 
 
-def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool, chat: bool):
+def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool, chat: bool, request=None):
     """What the prompt is made of (`PromptInputs`). Whom `to` names is resolved once
     (`recipients.resolve`), and exemplars, recipient notes and the greeting all follow it.
     The persona, style notes and facts slots take what the profile has; the general style
-    notes stay in the stable prefix, what differs for this recipient goes with the request."""
+    notes stay in the stable prefix, what differs for this recipient goes with the request.
+    `request` (a `request.DraftRequest`) adds the thread a reply answers and the tone."""
     from assistant.profile.recipients import resolve
     from assistant.profile.refresh import refresh_style
     from assistant.profile.style import stored_style
+    from assistant.profile.tone import tone_guide
     from assistant.prompt.builder import PromptInputs
 
     name = assistant.config.me.display_name
+    thread = request.thread.quoted if request and request.thread else []
+    subject = request.subject if request and request.thread else None
     if not personalize:
-        return PromptInputs(name=name if chat else "one person", instruction=instruction, to=to)
+        return PromptInputs(name=name if chat else "one person", instruction=instruction, to=to, thread=thread,
+                            subject=subject)
     recipient = resolve(assistant.db, to) if to else None
     refresh_style(assistant.db)  # nothing to do unless documents changed since the last refresh
     style = stored_style(assistant.db)
+    guide = tone_guide(assistant.db, style, request.tone, name) if request and request.tone else None
     general = style.notes()
-    greeting = style.greeting_for(to)
+    greeting = (guide and guide.greeting) or style.greeting_for(to)
     return PromptInputs(
         name=name, instruction=instruction,
         to=f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to,
         persona="", style_notes=general,
-        recipient_notes=[note for note in style.notes(to) if note not in general] if to else [],
-        exemplars=pick_exemplars(assistant, instruction, recipient), facts=[], context=[],
-        salutation=f"{greeting} {recipient.first_name}" if greeting and recipient and not chat else None)
+        recipient_notes=([note for note in style.notes(to) if note not in general] if to else [])
+        + (guide.notes if guide else []),
+        exemplars=pick_exemplars(assistant, request.query if request else instruction, recipient), facts=[],
+        context=[], salutation=f"{greeting} {recipient.first_name}" if greeting and recipient and not chat else None,
+        thread=thread, subject=subject, tone=guide)
 
 
 def build_prompt(assistant, instruction: str, to: str | None, personalize: bool, chat: bool,
-                 generator=None, max_tokens: int = 220, inputs=None):
+                 generator=None, max_tokens: int = 220, inputs=None, request=None):
     """The prompt (`builder.BuiltPrompt`) for a chat model (`chat`) or a base model, fitted to
     `generator`'s context; without a generator, words stand in for tokens and nothing is trimmed."""
     from assistant.prompt.builder import build
 
-    inputs = inputs or prompt_inputs(assistant, instruction, to, personalize, chat)
+    inputs = inputs or prompt_inputs(assistant, instruction, to, personalize, chat, request)
     if generator is None:
         return build(inputs, chat, lambda text: len(text.split()), n_ctx=1 << 30, reserve=max_tokens)
     return build(inputs, chat, generator.count_tokens, generator.n_ctx, max_tokens,
                  render=generator.render if chat else None)
 
 
-def draft(assistant, instruction: str, to: str | None = None, personalize: bool = True,
-          max_tokens: int = 220, temperature: float = 0.7, on_text=None) -> DraftResult:
-    """Draft an email; `on_text(piece)` receives the draft as it is written (streaming)."""
+def draft(assistant, instruction: str = "", to: str | None = None, personalize: bool = True,
+          max_tokens: int = 220, temperature: float = 0.7, reply_to: str | None = None,
+          tone: str | None = None, save=None, on_text=None) -> DraftResult:
+    """A draft, passed through the safety guard. `reply_to`: a saved message or a Message-ID to
+    answer; `tone`: one of `tone.TONES`, relative to the person's own range; `save`: a
+    `save.Targets`, checked before generating and written after; `on_text(piece)` receives the
+    draft as it is written (streaming), each line through the guard before it is shown."""
+    from assistant.generation.guard import GuardedStream
     from assistant.prompt.draft import COMPLETION_STOPS, EchoFilter, unwrap_echo
     from assistant.store.audit import record_generation
+    from assistant_plugins.draft.request import finish, prepare, trusted
 
     started = time.perf_counter()
+    if tone and not personalize:
+        raise UserError("--tone is measured against your own emails; drop --no-personalization to use it")
+    request = prepare(assistant, instruction, to, reply_to, tone)
+    if save:
+        save.check(assistant.home, assistant.config.me)
     generator = assistant.generator
-    inputs = prompt_inputs(assistant, instruction, to, personalize, generator.has_chat_template)
-    prompt = build_prompt(assistant, instruction, to, personalize, generator.has_chat_template, generator,
-                          max_tokens, inputs=inputs)
-    shown = EchoFilter(on_text) if on_text else None
+    chat = generator.has_chat_template
+    inputs = prompt_inputs(assistant, request.instruction, request.to, personalize, chat, request)
+    if inputs.tone:
+        max_tokens = inputs.tone.max_tokens(max_tokens)
+    prompt = build_prompt(assistant, request.instruction, request.to, personalize, chat, generator, max_tokens,
+                          inputs=inputs)
+    shown = GuardedStream(EchoFilter(on_text), trusted(assistant, request)) if on_text else None
     if shown and prompt.opening:
         shown(prompt.opening)
     if prompt.messages is not None:
@@ -126,14 +155,20 @@ def draft(assistant, instruction: str, to: str | None = None, personalize: bool 
             shown(piece)
     if shown:
         shown.close()
-    text = prompt.opening + "".join(written)
-    result = DraftResult(unwrap_echo(text).strip(), [e.chunk_id for e in prompt.exemplars], generator.name,
+    guarded = finish(assistant, request, unwrap_echo(prompt.opening + "".join(written)).strip())
+    saved = save.save(assistant.home, assistant.config.me, request.envelope(), guarded.text) if save else []
+    result = DraftResult(guarded.text, [e.chunk_id for e in prompt.exemplars], generator.name,
                          round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
                          explain=prompt.explain(), trimmed=prompt.trimmed,
-                         prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {})
+                         prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
+                         to=request.recipients, subject=request.subject,
+                         in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
+                         saved=saved)
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
     record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
-                      request={"instruction": instruction, "to": to, "personalize": personalize}, style_notes=notes)
+                      request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone,
+                               "personalize": personalize},
+                      style_notes=notes, guard_removed=result.removed)
     return result
 
 
@@ -152,11 +187,23 @@ def register_skills(register):
 
 @hookimpl
 def register_commands(cli):
+    from assistant.profile.tone import TONES
+
     @cli.command(name="draft")
-    @click.argument("instruction")
+    @click.argument("instruction", required=False, default="")
     @click.option("--to", "to", metavar="NAME", help="Who the email is for; their past emails from you set the tone.")
+    @click.option("--reply-to", metavar="FILE.eml|MESSAGE-ID",
+                  help="Answer this message: a saved .eml file, or the Message-ID of an indexed email.")
+    @click.option("--tone", type=click.Choice(TONES), help="Shorter, longer, more formal or more casual, "
+                  "measured against your own emails.")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.eml",
+                  help="Also write the draft as an RFC 5322 message to this file (atomically).")
+    @click.option("--maildir-drafts", type=click.Path(path_type=Path), metavar="DIR",
+                  help="Also save it in the Drafts folder of this Maildir.")
+    @click.option("--imap-drafts", metavar="ACCOUNT", help="Also save it in the Drafts folder of this IMAP account.")
     @click.option("--json", "as_json", is_flag=True,
-                  help="Print {draft, used, model, seconds, …} when the draft is done (no streaming).")
+                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved} when the "
+                       "draft is done (no streaming).")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
     @click.option("--max-tokens", default=220, show_default=True, help="Longest draft, in tokens.")
@@ -164,17 +211,25 @@ def register_commands(cli):
                   help="Also show which parts went into the prompt and how many tokens each took (on stderr; "
                        "with --json, an `explain` list).")
     @click.option("--stream/--no-stream", default=True, show_default=True,
-                  help="Print the draft as it is written.")
+                  help="Print the draft as it is written (each line once the guard has checked it).")
     @click.pass_context
-    def draft_command(ctx, instruction, to, as_json, no_personalization, max_tokens, explain, stream):
-        """Draft an email in your voice. Ctrl-C stops it (exit 130).
+    def draft_command(ctx, instruction, to, reply_to, tone, out, maildir_drafts, imap_drafts, as_json,
+                      no_personalization, max_tokens, explain, stream):
+        """Draft an email in your voice, or a reply (--reply-to). Never sends anything. Ctrl-C stops it (exit 130).
 
         \b
         Examples:
           assistant draft "ask Sam to move Thursday's site visit to Friday" --to Sam
           assistant draft "decline the invitation politely" --json
           assistant draft "thank Janet for the permit" --to Janet --explain
+          assistant draft "say yes to Thursday" --reply-to ~/Downloads/invite.eml --out reply.eml
+          assistant draft --reply-to "<9f2c1a7e.sam@fernhill.example>" --tone shorter --maildir-drafts ~/Maildir
         """
+        from assistant_plugins.draft.save import Targets
+
+        if not instruction.strip() and not reply_to:
+            raise UserError("nothing to draft: give an INSTRUCTION, or --reply-to a message to answer")
+
         def show(piece: str) -> None:
             click.echo(piece, nl=False)
             sys.stdout.flush()
@@ -183,6 +238,8 @@ def register_commands(cli):
             assistant = ctx.obj.assistant()
             result = assistant.skill("draft").run(assistant, instruction=instruction, to=to,
                                                   personalize=not no_personalization, max_tokens=max_tokens,
+                                                  reply_to=reply_to, tone=tone,
+                                                  save=Targets(out, maildir_drafts, imap_drafts),
                                                   on_text=show if stream and not as_json else None)
         except KeyboardInterrupt:
             click.echo("\nStopped: nothing was saved.", err=True)
@@ -195,6 +252,12 @@ def register_commands(cli):
             click.echo(json.dumps(shown, ensure_ascii=False))
             return
         click.echo("" if stream else result.draft)
+        if result.removed:
+            removed = "; ".join(f"{r['kind']} {r['value'][:60]}" for r in result.removed)
+            click.echo(f"Note: the guard removed {len(result.removed)} item(s) that came from neither your request, "
+                       f"the thread's headers nor your own writing: {removed}", err=True)
+        if result.saved:
+            click.echo(f"Saved to {', '.join(result.saved)}", err=True)
         if explain:
             click.echo(explain_text(result), err=True)
 

@@ -137,7 +137,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _quote_mailbox(name: str) -> str:
+def quote_mailbox(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -148,18 +148,62 @@ def _unquote(raw: bytes) -> str:
     return text
 
 
-def parse_list(data: list) -> list[str]:
-    """Selectable folder names from a LIST response (quoted, atom or literal names)."""
-    names = []
+def list_entries(data: list) -> list[tuple[str, str]]:
+    """(lower-cased flags, name) of each selectable folder in a LIST response (quoted, atom or literal names)."""
+    entries = []
     for entry in data:
         if entry is None:
             continue
         line, literal = (entry[0], entry[1]) if isinstance(entry, tuple) else (entry, None)
         match = _LIST_LINE.match(line)
-        if not match or b"\\noselect" in match["flags"].lower() or b"\\nonexistent" in match["flags"].lower():
+        flags = match["flags"].decode("utf-8", errors="replace").lower() if match else ""
+        if not match or "\\noselect" in flags or "\\nonexistent" in flags:
             continue
-        names.append(literal.decode("utf-8", errors="replace") if literal is not None else _unquote(match["name"]))
-    return names
+        entries.append((flags, literal.decode("utf-8", errors="replace") if literal is not None
+                        else _unquote(match["name"])))
+    return entries
+
+
+def parse_list(data: list) -> list[str]:
+    """Selectable folder names from a LIST response."""
+    return [name for _, name in list_entries(data)]
+
+
+def describe(account: ImapAccount) -> str:
+    return f"imap account {account.name} ({account.user}@{account.host}:{account.port})"
+
+
+def connect(account: ImapAccount, password: str) -> imaplib.IMAP4:
+    """A logged-in connection; never sends the password unencrypted off this machine."""
+    where = describe(account)
+    if not (account.ssl or account.starttls or _is_loopback(account.host)):
+        raise ImapError(f"{where}: refusing to send the password unencrypted; "
+                        "set ssl = true (port 993) or starttls = true in config.toml")
+    try:
+        if account.ssl:
+            conn = imaplib.IMAP4_SSL(account.host, account.port, ssl_context=ssl.create_default_context(),
+                                     timeout=TIMEOUT_S)
+        else:
+            conn = imaplib.IMAP4(account.host, account.port, timeout=TIMEOUT_S)
+            if account.starttls:
+                conn.starttls(ssl_context=ssl.create_default_context())
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ImapError(f"{where}: cannot connect ({exc}); check host, port and ssl/starttls "
+                        "in config.toml") from exc
+    try:
+        conn.login(account.user, password)
+    except imaplib.IMAP4.error as exc:
+        logout(conn)
+        raise ImapError(f"{where}: login failed ({exc}); check user in config.toml and the "
+                        f"password with `assistant secrets set imap.{account.name}`") from exc
+    return conn
+
+
+def logout(conn: imaplib.IMAP4) -> None:
+    try:
+        conn.logout()
+    except (imaplib.IMAP4.error, OSError):
+        pass  # the connection is gone already; nothing is left to release
 
 
 class ImapSync:
@@ -179,7 +223,7 @@ class ImapSync:
 
     @property
     def where(self) -> str:
-        return f"imap account {self.account.name} ({self.account.user}@{self.account.host}:{self.account.port})"
+        return describe(self.account)
 
     def run(self) -> list[FolderSync]:
         self._connect()
@@ -197,35 +241,11 @@ class ImapSync:
     # -- connection ---------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        account = self.account
-        if not (account.ssl or account.starttls or _is_loopback(account.host)):
-            raise ImapError(f"{self.where}: refusing to send the password unencrypted; "
-                            "set ssl = true (port 993) or starttls = true in config.toml")
-        try:
-            if account.ssl:
-                self.conn = imaplib.IMAP4_SSL(account.host, account.port, ssl_context=ssl.create_default_context(),
-                                              timeout=TIMEOUT_S)
-            else:
-                self.conn = imaplib.IMAP4(account.host, account.port, timeout=TIMEOUT_S)
-                if account.starttls:
-                    self.conn.starttls(ssl_context=ssl.create_default_context())
-        except (OSError, imaplib.IMAP4.error) as exc:
-            raise ImapError(f"{self.where}: cannot connect ({exc}); check host, port and ssl/starttls "
-                            "in config.toml") from exc
-        try:
-            self.conn.login(account.user, self.password)
-        except imaplib.IMAP4.error as exc:
-            self._close()
-            raise ImapError(f"{self.where}: login failed ({exc}); check user in config.toml and the "
-                            f"password with `assistant secrets set imap.{account.name}`") from exc
+        self.conn = connect(self.account, self.password)
 
     def _close(self) -> None:
-        if self.conn is None:
-            return
-        try:
-            self.conn.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass  # the connection is gone already; nothing is left to release
+        if self.conn is not None:
+            logout(self.conn)
         self.conn = None
 
     def _folders(self) -> list[str]:
@@ -252,7 +272,7 @@ class ImapSync:
     def _sync_folder(self, folder: str) -> FolderSync:
         progress = FolderSync(folder)
         try:
-            status, data = self.conn.select(_quote_mailbox(folder), readonly=True)  # EXAMINE
+            status, data = self.conn.select(quote_mailbox(folder), readonly=True)  # EXAMINE
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as exc:

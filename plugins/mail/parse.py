@@ -108,7 +108,8 @@ def message_items(raw: bytes, uri: str, me: Identity, meta: dict | None = None) 
         text=authored,
         kind="mail",
         title=subject,
-        meta={**meta, **links, "quoted_chars": len(quoted), "signature": signature[:300],
+        meta={**meta, **links, "reply_to": list(named_addresses(message, "Reply-To")),
+              "quoted_chars": len(quoted), "signature": signature[:300],
               "attachments": listed, "recipient_names": {a: n for a, n in recipients.items() if n}},
         **common,
     )

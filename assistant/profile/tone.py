@@ -1,0 +1,94 @@
+"""Tone controls (`draft --tone shorter|longer|formal|casual`), relative to the person's own range.
+
+"Shorter" is not a generic adjective here: it is the length of the person's own shortest
+quarter of emails (their 25th percentile in words), "longer" their 75th. "Formal" is how
+they write to their most formally greeted correspondents (the greeting highest on a fixed
+English scale among those they actually use, and the sign-off they pair with it there),
+"casual" how they write to the least formally greeted. Each becomes a note for the prompt
+and, for length, a token budget, so the model is both told and held to it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from statistics import quantiles
+
+TONES = ("shorter", "longer", "formal", "casual")
+# How formal an English greeting is; only the order matters, and only among those the person uses.
+GREETING_FORMALITY = {"dear": 4, "good morning": 3, "good afternoon": 3, "hello": 2, "morning": 1, "hi": 1,
+                      "hi there": 1, "hey": 0, "hiya": 0, "yo": 0}
+TOKENS_PER_WORD = 1.5  # English prose in the embedded models' tokenizers, with room for the sign-off
+BUDGET_SLACK = 24
+MAX_OWN_EMAILS = 2000
+
+
+@dataclass
+class ToneGuide:
+    tone: str
+    notes: list[str] = field(default_factory=list)
+    words: int | None = None  # the length the draft should keep to
+    greeting: str | None = None
+    signoff: str | None = None
+
+    def max_tokens(self, requested: int) -> int:
+        """The generation budget: `requested`, tightened for "shorter" and raised for "longer"."""
+        if self.words is None:
+            return requested
+        budget = round(self.words * TOKENS_PER_WORD) + BUDGET_SLACK
+        return min(requested, budget) if self.tone == "shorter" else max(requested, budget)
+
+
+def own_lengths(db) -> list[int]:
+    """Words in each of the person's most recent emails."""
+    rows = db.query(
+        "SELECT group_concat(c.text, ' ') AS text FROM documents d JOIN chunks c ON c.document_id = d.id "
+        "WHERE d.id IN (SELECT id FROM documents WHERE author_is_me = 1 AND kind = 'mail' "
+        "ORDER BY created_at DESC LIMIT ?) GROUP BY d.id", [MAX_OWN_EMAILS])
+    return [len(row["text"].split()) for row in rows if row["text"]]
+
+
+def _formality(greeting: str) -> int:
+    return GREETING_FORMALITY.get(greeting.lower(), 1)
+
+
+def _register(style, most_formal: bool) -> tuple[str | None, str | None, list[str]]:
+    """(greeting, sign-off, whom the person writes that way to) at one end of their own range."""
+    people = [(habits.get("name") or address, habits) for address, habits in style.by_correspondent.items()
+              if habits.get("greeting")]
+    if not people:
+        return None, None, []
+    pick = max if most_formal else min
+    level = pick(_formality(habits["greeting"]) for _, habits in people)
+    chosen = [(name, habits) for name, habits in people if _formality(habits["greeting"]) == level]
+    greeting = Counter(habits["greeting"] for _, habits in chosen).most_common(1)[0][0]
+    signoffs = Counter(habits["signoff"] for _, habits in chosen if habits.get("signoff"))
+    chosen.sort(key=lambda pair: -pair[1].get("emails", 0))
+    return greeting, signoffs.most_common(1)[0][0] if signoffs else None, [name for name, _ in chosen[:3]]
+
+
+def tone_guide(db, style, tone: str, name: str) -> ToneGuide:
+    """What `tone` means for this person (`style`: their `StyleProfile`; `name`: how to call them)."""
+    guide = ToneGuide(tone)
+    if tone in ("shorter", "longer"):
+        lengths = own_lengths(db)
+        if len(lengths) >= 4:
+            p25, _, p75 = quantiles(lengths, n=4)
+            guide.words = max(10, round(p25 if tone == "shorter" else p75))
+            end = "shortest" if tone == "shorter" else "longest"
+            guide.notes.append(f"For this email, instead of the usual length: about {guide.words} words, "
+                               f"like the {end} quarter of {name}'s own emails.")
+        else:
+            guide.notes.append(f"For this email: {tone} than {name} usually writes.")
+        return guide
+    greeting, signoff, people = _register(style, most_formal=tone == "formal")
+    guide.greeting, guide.signoff = greeting, signoff
+    if not greeting:
+        guide.notes.append(f"For this email: more {tone} than {name} usually writes.")
+        return guide
+    how = f"open with '{greeting} NAME,'" + (f" and sign off with '{signoff}'" if signoff else "")
+    guide.notes.append(f"For this email, instead of the usual greeting and sign-off: write as {name} writes "
+                       f"to {', '.join(people)} ({tone}): {how}.")
+    guide.notes.append("Full sentences, no slang, no exclamation marks." if tone == "formal"
+                       else "Relaxed and direct, contractions welcome.")
+    return guide
