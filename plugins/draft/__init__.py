@@ -122,14 +122,16 @@ def register_skills(register):
 @hookimpl
 def register_commands(cli):
     @cli.command(name="draft")
-    @click.argument("instruction")
+    @click.argument("instruction", required=False)
     @click.option("--to", "to", metavar="NAME", help="Who the email is for; their past emails from you set the tone.")
     @click.option("--json", "as_json", is_flag=True, help="Print {draft, used, model, seconds}.")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
     @click.option("--max-tokens", default=220, show_default=True, help="Longest draft, in tokens.")
+    @click.option("--from-suggestion", "suggestion", metavar="ID",
+                  help="Draft from an item of `assistant suggest` (its request and recipient).")
     @click.pass_obj
-    def draft_command(state, instruction, to, as_json, no_personalization, max_tokens):
+    def draft_command(state, instruction, to, as_json, no_personalization, max_tokens, suggestion):
         """Draft an email in your voice.
 
         \b
@@ -138,6 +140,11 @@ def register_commands(cli):
           assistant draft "decline the invitation politely" --json
         """
         assistant = state.assistant()
+        if suggestion:
+            request, to = assistant.skill("suggest").draft_request(assistant, suggestion)
+            instruction = f"{request}; also: {instruction}" if instruction else request
+        if not instruction:
+            raise click.UsageError("say what the email is for (INSTRUCTION) or give --from-suggestion ID")
         result = assistant.skill("draft").run(assistant, instruction=instruction, to=to,
                                               personalize=not no_personalization, max_tokens=max_tokens)
         if as_json:
