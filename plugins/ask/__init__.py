@@ -29,6 +29,7 @@ MEANING_WITH_WORDS = 0.28
 WORDS = 0.5
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _WORD = re.compile(r"[a-z0-9]{3,}")
+_ECHO = re.compile(r"\n?\s*</?passage\b|\nQuestion:")
 _REFUSAL = re.compile(r"could(?: not|n't) find|can(?:not|'t) find|do(?: not|n't) know|no information|"
                       r"not (?:mentioned|stated|specified|provided)|passages do not say", re.I)
 _STOP = frozenset("the and for you your that this with from what when where which who was were are have has "
@@ -65,13 +66,14 @@ def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
 
-def settle_citations(answer: str, passages: list, question: str = "") -> tuple[str, list[int]]:
-    """(the answer with only valid [n] kept, the passage numbers it cites, in order).
+def settle(answer: str, passages: list, question: str = "") -> tuple[str, list[int]] | None:
+    """(the answer with only valid [n] kept, the passage numbers it cites, in order), or None
+    when the answer is not one: empty, the model saying it could not find it, or supported by
+    no passage given.
 
     A number that names no passage given is removed. An answer that cites nothing is
     attributed to the passage sharing most of its words (beyond the question's own), and a
-    marker for it appended; when no passage shares any, the answer is unsupported and no
-    number is returned."""
+    marker for it appended."""
     given = {p.number for p in passages}
     cited: list[int] = []
 
@@ -80,14 +82,17 @@ def settle_citations(answer: str, passages: list, question: str = "") -> tuple[s
         cited.extend(n for n in numbers if n not in cited)
         return f"[{', '.join(map(str, numbers))}]" if numbers else ""
 
-    text = re.sub(r"\s+([.,;])", r"\1", _CITE.sub(keep, answer)).strip()
+    answer = _ECHO.split(answer, 1)[0]  # a small model goes on to write passages of its own
+    text = re.sub(r"[ \t]+([.,;])", r"\1", _CITE.sub(keep, answer)).strip()
+    if not text or _REFUSAL.search(text):
+        return None
     if cited:
         return text, cited
     own = _words(text) - _words(question)
     shared = {p.number: len(own & _words(p.text)) for p in passages}
     best = max(shared, key=lambda n: (shared[n], -n), default=None)
     if best is None or shared[best] == 0:
-        return text, []
+        return None
     return f"{text} [{best}]", [best]
 
 
@@ -109,10 +114,11 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> 
     else:
         raw = generator.complete(completion_prompt(name, question, passages), max_tokens=max_tokens,
                                  temperature=0.2, stop=["\nQuestion:", "\n\n"])
-    answer, cited = settle_citations(raw.strip(), passages, question)
+    settled = settle(raw, passages, question)
     seconds = round(time.perf_counter() - started, 2)
-    if not answer or _REFUSAL.search(answer) or not cited:
+    if settled is None:
         return AskResult(NOT_FOUND, model=generator.name, seconds=seconds)
+    answer, cited = settled
     by_number = {p.number: (p, hit) for p, hit in zip(passages, hits)}
     citations = [Citation(n, by_number[n][0].title, by_number[n][0].date, by_number[n][1].chunk_id,
                           by_number[n][1].uri) for n in cited]

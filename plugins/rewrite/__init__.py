@@ -23,7 +23,9 @@ from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
 
 MAX_CHARS = 8000
+# "Sam," / "Hi all:" / "Priya!" opening a text; "With thanks," / "Cheers!" closing one.
 _SALUTATION = re.compile(r"^\s*[\w'’.-]+(?:\s+[\w'’.-]+){0,3}\s*[,!:]\s*$")
+_SIGNOFF = re.compile(r"^\s*(?:[\w'’.-]+(?:\s+[\w'’.-]+){0,3}\s*,|[\w'’.-]+(?:\s+[\w'’.-]+)?\s*[!.])\s*$")
 
 
 @dataclass
@@ -50,7 +52,7 @@ def strip_fingerprint(text: str, names: list[str]) -> tuple[str, list[str]]:
         removed.append(f"greeting: {lines.pop(0).strip()}")
     words = {w.casefold() for name in names for w in name.split()}
     trailing = []
-    while lines and (not lines[-1].strip() or _SALUTATION.match(lines[-1])
+    while lines and len(trailing) < 3 and (not lines[-1].strip() or _SIGNOFF.match(lines[-1])
                      or {w.casefold().strip(",.!x") for w in lines[-1].split()} <= words | {""}):
         line = lines.pop().strip()
         if line:
@@ -142,8 +144,9 @@ def register_commands(cli):
                   help="The opposite: plain, generic wording with your greeting, sign-off, phrases and "
                        "punctuation habits removed, so it cannot be linked to you by style.")
     @click.option("--json", "as_json", is_flag=True, help="Print {text, mode, model, seconds, used, removed}.")
+    @click.option("--max-tokens", default=320, show_default=True, help="Longest rewrite, in tokens.")
     @click.pass_obj
-    def rewrite_command(state, source, to, neutral, as_json):
+    def rewrite_command(state, source, to, neutral, as_json, max_tokens):
         """Rewrite a text in your voice (or, with --neutral, out of it).
 
         \b
@@ -153,7 +156,8 @@ def register_commands(cli):
         """
         text = read_input(source)
         assistant = state.assistant()
-        result = assistant.skill("rewrite").run(assistant, text=text, to=to, neutral=neutral)
+        result = assistant.skill("rewrite").run(assistant, text=text, to=to, neutral=neutral,
+                                                max_tokens=max_tokens)
         if as_json:
             click.echo(json.dumps(asdict(result), ensure_ascii=False))
         else:
