@@ -1,6 +1,8 @@
 """`ask`, `rewrite` and `suggest` (+ `draft --from-suggestion`) on the sample person: the parts
 that need no model fast, and each skill end to end through the real CLI with a small GGUF (slow)."""
 
+import json
+import re
 from email.message import EmailMessage
 
 import pytest
@@ -12,6 +14,7 @@ from assistant.prompt.chat import NOT_FOUND, Passage
 from assistant.store import connect
 from assistant_plugins.ask import has_evidence, settle
 from assistant_plugins.rewrite import strip_fingerprint
+from assistant_plugins.suggest.items import mentions, promises
 from tests.conftest import SAMPLE, cli_json, run_cli
 
 KNOWN = "When does Meera land in Portland?"
@@ -73,7 +76,6 @@ def test_ask_cites_real_passages_and_refuses_the_unknowable(sample_home):
                                     "ON d.id = c.document_id WHERE c.id = ?", [citation["chunk_id"]]).fetchone()
         assert citation["document"] == title and created.startswith(citation["date"])
         assert f"[{citation['n']}" in result["answer"] or f", {citation['n']}]" in result["answer"]
-    import re
     assert {int(n) for group in re.findall(r"\[([\d, ]+)\]", result["answer"]) for n in group.split(",")} <= numbers
 
     refused = cli_json("ask", UNKNOWABLE[0], home=sample_home)
@@ -116,6 +118,20 @@ def test_suggest_finds_unanswered_mail_and_open_promises(sample_assistant, sampl
     assert cli_json("suggest", home=sample_home) == items  # IDs hash the evidence: stable
 
 
+def test_promises_are_what_the_person_undertook_to_do():
+    text = ("Thanks for the notes. I'll send it Friday. I will get back to you on the fee; Sam has the figures. "
+            "Let me check and confirm the date. Let me know if that works. Shall I bring the plans? "
+            "I'll be there at nine. We will submit the report by the 20th.")
+    assert [sentence for sentence, _ in promises(text)] == [
+        "I'll send it Friday.", "I will get back to you on the fee; Sam has the figures.",
+        "Let me check and confirm the date.", "We will submit the report by the 20th."]
+    assert mentions("submit the report by the 20th", "The report went in on Wednesday.")
+    assert not mentions("submit the report by the 20th", "The site visit went well; see you on the 20th.")
+    long = "submit the stamped stormwater report, the planting schedule and the tree protection plan"
+    assert not mentions(long, "The planting went well.")  # a long promise needs three of its words
+    assert mentions(long, "Tree protection fencing went up before planting.")
+
+
 def test_suggest_is_readable_without_json(sample_home):
     result = run_cli("suggest", home=sample_home)
     assert result.returncode == 0 and f"“{MARCUS_PROMISE}”" in result.stdout and "Marcus Bell" in result.stdout
@@ -127,7 +143,6 @@ def test_draft_from_a_suggestion_is_to_the_person_it_concerns(sample_home):
     assert run_cli("models", "use", "gemma3-270m", home=sample_home).returncode == 0
     result = run_cli("draft", "--from-suggestion", marcus["id"], "--json", "--max-tokens", "60", home=sample_home)
     assert result.returncode == 0, result.stderr
-    import json
     draft = json.loads(result.stdout)
     assert draft["prefilled"] == "Hiya Marcus," and draft["draft"].startswith("Hiya Marcus,")
     db = connect(sample_home.db_path)
@@ -162,7 +177,6 @@ def test_rewrite_neutral_and_in_her_voice(sample_home, tmp_path):
     plain = "Hello,\n\nThe meeting moved to Thursday at 10. Please bring the planting schedule.\n\nRegards"
     voice = run_cli("rewrite", "-", "--to", "Sam", "--json", "--max-tokens", "120", home=sample_home, input=plain)
     assert voice.returncode == 0, voice.stderr
-    import json
     result = json.loads(voice.stdout)
     assert result["mode"] == "voice" and result["text"].strip() and result["used"]
     db = connect(sample_home.db_path)

@@ -53,8 +53,9 @@ class Suggestion:
     reply_source: str = ""  # "template": the suggested reply is filled in, not generated
 
 
-def suggestion_id(kind: str, uri: str, evidence: str) -> str:
-    return hashlib.sha256(f"{kind}\n{uri}\n{evidence}".encode()).hexdigest()[:10]
+def suggestion_id(kind: str, document: str, date: str, evidence: str) -> str:
+    """The evidence's hash: the same item keeps it wherever the mail folder moves."""
+    return hashlib.sha256(f"{kind}\n{document}\n{date}\n{evidence}".encode()).hexdigest()[:10]
 
 
 @dataclass
@@ -123,7 +124,7 @@ def unanswered(mail: list[Mail], people: dict, reply_line) -> list[Suggestion]:
             continue
         evidence = _first_line(m.text)
         name = person.name or m.sender
-        items.append(Suggestion(suggestion_id("unanswered", m.uri, evidence), "unanswered", name, m.sender,
+        items.append(Suggestion(suggestion_id("unanswered", m.title, m.date, evidence), "unanswered", name, m.sender,
                                 m.title, m.uri, m.date, evidence, reply_line(m.sender, name, m.title), "template"))
     return items
 
@@ -160,6 +161,6 @@ def open_commitments(mail: list[Mail]) -> list[Suggestion]:
             if any(mentions(promised, text) for text in later):
                 continue
             address = m.recipients[0]
-            items.append(Suggestion(suggestion_id("commitment", m.uri, sentence), "commitment",
+            items.append(Suggestion(suggestion_id("commitment", m.title, m.date, sentence), "commitment",
                                     m.names.get(address, address), address, m.title, m.uri, m.date, sentence))
     return items
