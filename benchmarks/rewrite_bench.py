@@ -128,6 +128,8 @@ def main() -> None:
         started = time.perf_counter()
         neutral.append(rewrite(assistant, text, neutral=True, max_tokens=args.max_tokens).text)
         seconds.append(time.perf_counter() - started)
+        print(f"rewrite {len(neutral)}/{len(originals)}: {seconds[-1]:.0f} s, attributed {attributed(neutral[-1:])[0]}, "
+              f"kept {content_kept(text, neutral[-1]):.2f}", flush=True)
 
     rows = [
         ("her emails, as written", share(attributed(originals)), 1.0),
