@@ -171,3 +171,12 @@ def _render(db, dirty: list[tuple[str, str]]) -> int:
         rendered += 1
     db.execute("DELETE FROM style_dirty")
     return rendered
+
+
+def current_style(db):
+    """The stored style profile, refreshed first (a no-op unless documents changed): what a skill
+    that writes in the person's voice reads."""
+    from assistant.profile.style import stored_style
+
+    refresh_style(db)
+    return stored_style(db)

@@ -387,7 +387,7 @@ class AssistantApp(App):
 
     @work(thread=True, exclusive=True, group="chat")
     def answer(self, question: str, sources: Static, reply: Static) -> None:
-        from assistant.prompt.chat import Passage, chat_messages, completion_prompt
+        from assistant.prompt.chat import chat_messages, completion_prompt, passages_of
 
         try:
             with self.lock:
@@ -396,8 +396,7 @@ class AssistantApp(App):
             self.call_from_thread(sources.update, "Search failed.")
             self.fail("Search failed", exc)
             return
-        passages = [Passage(n, hit.title or Path(hit.uri).name, hit.timestamp[:10], hit.text)
-                    for n, hit in enumerate(hits, 1)]
+        passages = passages_of(hits)
         listing = "\n".join(f"[{p.number}] {p.title} — {p.date or 'undated'}" for p in passages)
         self.call_from_thread(sources.update, Text(listing or "Nothing in your history matches that."))
         if not passages:

@@ -74,8 +74,7 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     notes stay in the stable prefix, what differs for this recipient goes with the request.
     `request` (a `request.DraftRequest`) adds the thread a reply answers and the tone."""
     from assistant.profile.recipients import resolve
-    from assistant.profile.refresh import refresh_style
-    from assistant.profile.style import stored_style
+    from assistant.profile.refresh import current_style
     from assistant.profile.tone import tone_guide
     from assistant.prompt.builder import PromptInputs
 
@@ -86,8 +85,7 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
         return PromptInputs(name=name if chat else "one person", instruction=instruction, to=to, thread=thread,
                             subject=subject)
     recipient = resolve(assistant.db, to) if to else None
-    refresh_style(assistant.db)  # nothing to do unless documents changed since the last refresh
-    style = stored_style(assistant.db)
+    style = current_style(assistant.db)
     guide = tone_guide(assistant.db, style, request.tone, name) if request and request.tone else None
     general = style.notes()
     greeting = (guide and guide.greeting) or style.greeting_for(to)
@@ -212,9 +210,11 @@ def register_commands(cli):
                        "with --json, an `explain` list).")
     @click.option("--stream/--no-stream", default=True, show_default=True,
                   help="Print the draft as it is written (each line once the guard has checked it).")
+    @click.option("--from-suggestion", "suggestion", metavar="ID",
+                  help="Draft from an item of `assistant suggest` (its request and recipient).")
     @click.pass_context
     def draft_command(ctx, instruction, to, reply_to, tone, out, maildir_drafts, imap_drafts, as_json,
-                      no_personalization, max_tokens, explain, stream):
+                      no_personalization, max_tokens, explain, stream, suggestion):
         """Draft an email in your voice, or a reply (--reply-to). Never sends anything. Ctrl-C stops it (exit 130).
 
         \b
@@ -224,18 +224,23 @@ def register_commands(cli):
           assistant draft "thank Janet for the permit" --to Janet --explain
           assistant draft "say yes to Thursday" --reply-to ~/Downloads/invite.eml --out reply.eml
           assistant draft --reply-to "<9f2c1a7e.sam@fernhill.example>" --tone shorter --maildir-drafts ~/Maildir
+          assistant draft --from-suggestion 3f2a9c
         """
         from assistant_plugins.draft.save import Targets
 
+        assistant = ctx.obj.assistant()
+        if suggestion:
+            request, to = assistant.skill("suggest").draft_request(assistant, suggestion)
+            instruction = f"{request}; also: {instruction}" if instruction.strip() else request
         if not instruction.strip() and not reply_to:
-            raise UserError("nothing to draft: give an INSTRUCTION, or --reply-to a message to answer")
+            raise UserError("nothing to draft: give an INSTRUCTION, --reply-to a message to answer, "
+                            "or --from-suggestion ID")
 
         def show(piece: str) -> None:
             click.echo(piece, nl=False)
             sys.stdout.flush()
 
         try:
-            assistant = ctx.obj.assistant()
             result = assistant.skill("draft").run(assistant, instruction=instruction, to=to,
                                                   personalize=not no_personalization, max_tokens=max_tokens,
                                                   reply_to=reply_to, tone=tone,
