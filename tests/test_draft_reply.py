@@ -20,7 +20,7 @@ import pytest
 from assistant.config import Config
 from assistant.core import Assistant
 from assistant.errors import UserError
-from assistant.profile.style import learn_style
+from assistant.profile.refresh import current_style
 from assistant.profile.tone import own_lengths, tone_guide
 from assistant_plugins.draft import build_prompt, draft
 from assistant_plugins.draft.request import prepare
@@ -171,7 +171,7 @@ def test_maildir_drafts_saves_with_the_draft_flag(sample, tmp_path, layout):
 
 def test_tone_is_measured_against_her_own_range(sample):
     db = sample.db
-    style = learn_style(db)
+    style = current_style(db)
     p25, _, p75 = quantiles(own_lengths(db), n=4)
     shorter = tone_guide(db, style, "shorter", "Priya")
     longer = tone_guide(db, style, "longer", "Priya")
