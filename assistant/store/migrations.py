@@ -138,3 +138,44 @@ def m008_attachment_kind(db: Database) -> None:
     # teaches style or serves as an exemplar. Attachments stored as mail become their own kind.
     db.execute("UPDATE documents SET kind = 'attachment' "
                "WHERE kind = 'mail' AND json_extract(meta, '$.attachment_of') IS NOT NULL")
+
+
+@migrations()
+def m010_facts(db: Database) -> None:
+    # Propositions about the person, drawn only from their own writing (`source` inferred) or
+    # told by them (`profile add`: stated). `subject` names the changing state a fact is about
+    # ("home", "employer", "diet:coffee"): a newer fact with the same subject supersedes the
+    # older one, which keeps its row with status superseded and is linked by `supersedes`.
+    db["facts"].create(
+        {"id": int, "text": str, "category": str, "confidence": float, "status": str, "sensitive": int,
+         "first_seen": str, "last_seen": str, "supersedes": int, "subject": str, "source": str,
+         "vector": bytes},  # float16 embedding of `text` (near-duplicates merge, prompts rank by it)
+        pk="id",
+        not_null={"text", "status"},
+        defaults={"status": "active", "sensitive": 0, "source": "inferred", "confidence": 0.5},
+    )
+    db["facts"].create_index(["status"])
+    db["facts"].create_index(["subject"])
+    # Which chunks of the person's writing a fact rests on (many to many); removing a document
+    # removes its rows here, and an inferred fact left with none goes with them.
+    db["fact_evidence"].create({"fact_id": int, "chunk_id": int}, pk=("fact_id", "chunk_id"),
+                               foreign_keys=[("fact_id", "facts", "id")])
+    db["fact_evidence"].create_index(["chunk_id"])
+    # Every change to a fact, by the extractor or the person: what it was, what it became, why.
+    db["fact_history"].create(
+        {"id": int, "fact_id": int, "action": str, "old_text": str, "new_text": str, "old_status": str,
+         "new_status": str, "old_confidence": float, "new_confidence": float, "at": str, "reason": str},
+        pk="id",
+    )
+    db["fact_history"].create_index(["fact_id"])
+    # What the person rejected, by the evidence it came from: the same proposition from the
+    # same chunk is never inferred again. Keyed by the chunk's text hash, not its id (ids are reused).
+    db["rejected_evidence"].create({"chunk_hash": str, "proposition": str, "rejected_at": str},
+                                   pk=("chunk_hash", "proposition"))
+    # Chunks fact extraction has read (id and text hash: ids are reused), so a refresh reads only
+    # what is new and resumes after a kill.
+    db["fact_processed"].create({"chunk_id": int, "hash": str, "processed_at": str}, pk="chunk_id")
+    # Each persona induced, newest last; `statements` holds every candidate statement with its
+    # likelihood gain and whether verification kept it.
+    db["persona_versions"].create(
+        {"id": int, "text": str, "created_at": str, "statements": str, "model": str}, pk="id")
