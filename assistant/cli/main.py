@@ -190,6 +190,9 @@ def index(state, paths, as_json):
         indexer.on_progress = advance
         report = indexer.run(paths, units)
         _reembed(assistant, progress)
+    from assistant.cli.profile import refresh_with_progress  # facts from what was just indexed
+
+    facts_summary = refresh_with_progress(assistant, console)
     for path in paths:
         if Path(path).exists():
             remember_source_path(assistant.home, Path(path).expanduser().resolve())
@@ -199,6 +202,7 @@ def index(state, paths, as_json):
     for where, reason in report.problems:
         click.echo(f"  {where}: {reason}", err=True)
     click.echo(f"Indexed: {report.summary()}")
+    click.echo(facts_summary, err=True)
 
 
 def _reembed(assistant, progress) -> None:
@@ -435,6 +439,9 @@ def _register_plugin_commands() -> None:
 
 
 from assistant.cli.daemon import daemon  # noqa: E402  (the group lives in its own module)
+from assistant.cli.profile import add_fact_commands  # noqa: E402
+
+add_fact_commands(profile)
 from assistant.cli.mcp import mcp  # noqa: E402
 
 cli.add_command(daemon)

@@ -78,9 +78,9 @@ _TYPED: list[tuple[str, str | None, str, re.Pattern]] = [
                 rf"(?P<verb>love|adore|enjoy|like|prefer|hate|dislike|detest|can't stand|cannot stand|avoid)"
                 rf" {_OBJECT}{_END}", re.I)),
     ("language", "lang:{key}", "Speaks {obj}",
-     re.compile(r"\bi speak (?P<obj>(?:some |fluent |a bit of |basic )?[A-Z][a-z]+(?: and [A-Z][a-z]+)?)")),
+     re.compile(r"\b[Ii] speak (?P<obj>(?:some |fluent |a bit of |basic )?[A-Z][a-z]+(?: and [A-Z][a-z]+)?)")),
     ("language", "learning:{key}", "Is learning {obj}",
-     re.compile(r"\bi(?:'m| am) (?:learning|studying) (?P<obj>(?:European |Brazilian |Mandarin )?[A-Z][a-z]+)")),
+     re.compile(r"\b[Ii](?:'m| am) (?:learning|studying) (?P<obj>(?:European |Brazilian |Mandarin )?[A-Z][a-z]+)")),
     ("family", None, "{obj}",
      re.compile(r"\bmy (?P<kind>wife|husband|partner|daughter|son|sister|brother|mother|mum|mom|father|dad|"
                 r"girlfriend|boyfriend|fiancée?|twins?|grandmother|grandfather|niece|nephew|kids|children|"
@@ -109,6 +109,12 @@ _NOT_A_FACT = re.compile(
 # A sentence that speaks to the reader ("your", "you'd") is about the exchange more than the writer.
 _ADDRESSED = re.compile(r"\b(?:you|your|you'd|you're|you'll|yours)\b", re.I)
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|my|our)\b", re.I)
+# A first-person word later in the sentence ("Painting is how I relax"); "I" itself only in capitals.
+_MENTIONS_ME = re.compile(r"\b(?:I|I'm|I've|I'd)\b|\b(?:my|me|myself)\b")
+# Openers that carry no content: "Yeah, I painted that" is "I painted that".
+_INTERJECTION = re.compile(r"^(?:(?:yeah|yes|yep|wow|oh|ah|aw+|haha+|lol|well|so|and|but|actually|honestly|"
+                           r"totally|true|right|okay|ok|hey|hi|thanks|thank you|omg|ugh|hmm+|sure|cool|nice|"
+                           r"great|awesome|absolutely|definitely|of course|btw|anyway|plus|also)\b[,!.]?\s+)+", re.I)
 _PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are"}
 _PRONOUNS = [(r"\bI'm\b", "they're"), (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
              (r"\bmyself\b", "themselves"), (r"\bmy\b", "their"), (r"\bme\b", "them"), (r"\bmine\b", "theirs")]
@@ -230,8 +236,10 @@ def _third_singular(verb: str) -> str:
 
 def general(sentence: str) -> Candidate | None:
     """A plain first-person statement of what the person did, has or is, as a low-confidence `life` fact."""
-    if "?" in sentence or not _FIRST_PERSON.match(sentence) or _NOT_A_FACT.match(sentence) \
-            or _ADDRESSED.search(sentence):
+    sentence = _INTERJECTION.sub("", sentence)
+    if "?" in sentence or _NOT_A_FACT.match(sentence) or _ADDRESSED.search(sentence):
+        return None
+    if not (_FIRST_PERSON.match(sentence) or _MENTIONS_ME.search(sentence)):
         return None
     words = sentence.split()
     if not 4 <= len(words) <= 40:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant.profile.facts_summary import facts_data, render_facts
 from assistant.profile.style import learn_style
 
 
@@ -21,6 +22,7 @@ def summary_data(assistant) -> dict:
         "chunks": chunks,
         "errors": errors,
         "style": learn_style(db).as_dict(),
+        **facts_data(db),  # facts, persona
     }
 
 
@@ -38,6 +40,7 @@ def render_summary(data: dict) -> None:
     console.print(table)
     console.print(f"{data['chunks']} searchable chunks; {data['errors']} item(s) could not be read "
                   "(`assistant sources errors`).")
+    render_facts(console, data)
     style = data["style"]
     if not style["emails"]:
         console.print("No email written by you yet, so no style profile: check the emails in "

@@ -146,13 +146,13 @@ def m010_facts(db: Database) -> None:
     # told by them (`profile add`: stated). `subject` names the changing state a fact is about
     # ("home", "employer", "diet:coffee"): a newer fact with the same subject supersedes the
     # older one, which keeps its row with status superseded and is linked by `supersedes`.
-    db["facts"].create(
-        {"id": int, "text": str, "category": str, "confidence": float, "status": str, "sensitive": int,
-         "first_seen": str, "last_seen": str, "supersedes": int, "subject": str, "source": str,
-         "vector": bytes},  # float16 embedding of `text` (near-duplicates merge, prompts rank by it)
-        pk="id",
-        not_null={"text", "status"},
-        defaults={"status": "active", "sensitive": 0, "source": "inferred", "confidence": 0.5},
+    # AUTOINCREMENT: a forgotten fact's id is never handed out again, so its history stays its own.
+    db.execute(
+        "CREATE TABLE facts (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL, category TEXT, "
+        "confidence FLOAT NOT NULL DEFAULT 0.5, status TEXT NOT NULL DEFAULT 'active', "
+        "sensitive INTEGER NOT NULL DEFAULT 0, first_seen TEXT, last_seen TEXT, supersedes INTEGER, subject TEXT, "
+        "source TEXT NOT NULL DEFAULT 'inferred', "
+        "vector BLOB)"  # float16 embedding of `text` (near-duplicates merge, prompts rank by it)
     )
     db["facts"].create_index(["status"])
     db["facts"].create_index(["subject"])
