@@ -163,7 +163,7 @@ def bench_updates(embedder, tmp: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.facts_bench", description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=3, help="LoCoMo conversations (of 10)")
-    parser.add_argument("--per-topic", type=int, default=3, help="PrefEval preferences per topic (of ~50, 20 topics)")
+    parser.add_argument("--per-topic", type=int, default=2, help="PrefEval preferences per topic (of ~50, 20 topics)")
     args = parser.parse_args(argv)
     if datasets_dir() is None:
         raise SystemExit("../shared/datasets is missing (or set ASSISTANT_DATASETS); the facts benchmark needs it")

@@ -109,8 +109,6 @@ _NOT_A_FACT = re.compile(
 # A sentence that speaks to the reader ("your", "you'd") is about the exchange more than the writer.
 _ADDRESSED = re.compile(r"\b(?:you|your|you'd|you're|you'll|yours)\b", re.I)
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|my|our)\b", re.I)
-# A first-person word later in the sentence ("Painting is how I relax"); "I" itself only in capitals.
-_MENTIONS_ME = re.compile(r"\b(?:I|I'm|I've|I'd)\b|\b(?:my|me|myself)\b")
 # Openers that carry no content: "Yeah, I painted that" is "I painted that".
 _INTERJECTION = re.compile(r"^(?:(?:yeah|yes|yep|wow|oh|ah|aw+|haha+|lol|well|so|and|but|actually|honestly|"
                            r"totally|true|right|okay|ok|hey|hi|thanks|thank you|omg|ugh|hmm+|sure|cool|nice|"
@@ -132,7 +130,7 @@ class Candidate:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip(" \t\"'“”") for s in _SENTENCE.split(text) if len(s.split()) >= 3]
+    return [s.strip(" \t\"'“”") for s in _SENTENCE.split(text) if len(s.split()) >= 2]
 
 
 def sensitive_category(text: str) -> str | None:
@@ -237,9 +235,10 @@ def _third_singular(verb: str) -> str:
 def general(sentence: str) -> Candidate | None:
     """A plain first-person statement of what the person did, has or is, as a low-confidence `life` fact."""
     sentence = _INTERJECTION.sub("", sentence)
-    if "?" in sentence or _NOT_A_FACT.match(sentence) or _ADDRESSED.search(sentence):
-        return None
-    if not (_FIRST_PERSON.match(sentence) or _MENTIONS_ME.search(sentence)):
+    # Only sentences that open in the first person: taking any sentence with "my" or "me" in it
+    # raised LoCoMo recall (0.52 → 0.73) but cut evidence precision (0.76 → 0.69).
+    if "?" in sentence or not _FIRST_PERSON.match(sentence) or _NOT_A_FACT.match(sentence) \
+            or _ADDRESSED.search(sentence):
         return None
     words = sentence.split()
     if not 4 <= len(words) <= 40:
