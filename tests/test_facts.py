@@ -218,8 +218,8 @@ def test_capable_path_runs_on_the_real_embedded_model(sample_assistant):
 
     generator = load_generator(sample_assistant.config, "smollm2-135m-instruct")
     db = sample_assistant.db
-    report = refresh_facts(db, sample_assistant.embedder, generator, batch=4, limit=8)
-    assert report.chunks == 8 and report.path == "capable"
+    report = refresh_facts(db, sample_assistant.embedder, generator, batch=4, limit=4)
+    assert report.chunks == 4 and report.path == "capable"
     for fact in active(db):  # however weak the model, whatever it found rests on her own text
         assert {e["chunk_id"] for e in facts.evidence(db, fact.id)}
         assert all(db.execute("SELECT d.author_is_me FROM chunks c JOIN documents d ON d.id = c.document_id "
