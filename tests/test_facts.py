@@ -265,7 +265,8 @@ def test_profile_commands_end_to_end(temp_home, embedder, tmp_path):
     assert run_cli("profile", "pin", fact_id, home=home).returncode == 0
     why = cli_json("profile", "why", fact_id, home=home)
     assert why["text"] == "Is vegetarian, mostly" and why["status"] == "pinned" and why["source"] == "stated"
-    assert [h["action"] for h in why["history"]] == ["added", "edited", "pinned"]
+    actions = [h["action"] for h in why["history"]]  # "confirmed" for each further note that says it
+    assert actions[0] == "added" and actions[-2:] == ["edited", "pinned"]
     assert run_cli("profile", "reject", fact_id, home=home).returncode == 0
     assert run_cli("profile", "forget", fact_id, home=home).returncode == 0
     bad = run_cli("profile", "why", fact_id, home=home)

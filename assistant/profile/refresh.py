@@ -187,6 +187,8 @@ class _Merger:
         if row["status"] in ("active", "pinned", "superseded"):
             changes["confidence"] = round(facts.confidence_after(row["confidence"]), 3)
         db["facts"].update(row["id"], changes)
+        facts.record(db, row["id"], "confirmed", f"said again in chunk {chunk['id']}",
+                     old={"confidence": row["confidence"]}, new={"confidence": changes.get("confidence")})
         row.update(changes)
         self.report.merged += 1
 
