@@ -200,6 +200,9 @@ def index(state, paths, as_json):
         report = indexer.run(paths, units)
         _reembed(assistant, progress)
         refresh_style(assistant.db)
+    from assistant.cli.profile import refresh_with_progress  # facts from what was just indexed
+
+    facts_summary = refresh_with_progress(assistant, console)
     for path in paths:
         if Path(path).exists():
             remember_source_path(assistant.home, Path(path).expanduser().resolve())
@@ -209,6 +212,7 @@ def index(state, paths, as_json):
     for where, reason in report.problems:
         click.echo(f"  {where}: {reason}", err=True)
     click.echo(f"Indexed: {report.summary()}")
+    click.echo(facts_summary, err=True)
 
 
 def _reembed(assistant, progress) -> None:
@@ -445,6 +449,9 @@ def _register_plugin_commands() -> None:
 
 
 from assistant.cli.daemon import daemon  # noqa: E402  (the group lives in its own module)
+from assistant.cli.profile import add_fact_commands  # noqa: E402
+
+add_fact_commands(profile)
 from assistant.cli.mcp import mcp  # noqa: E402
 from assistant.cli import privacy  # noqa: E402
 

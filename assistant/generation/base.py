@@ -39,3 +39,7 @@ class Generator(Protocol):
 
     def count_tokens(self, text: str) -> int:
         ...
+
+    # Optional (a local llama.cpp model has it; a server may not): the summed log-probability of
+    # `continuation` after `context` and its token count. Persona verification needs it.
+    # def logprob(self, context: str, continuation: str) -> tuple[float, int]: ...

@@ -88,6 +88,34 @@ class LlamaCppGenerator:
         # a rendered chat template carries its own BOS; raw completion text gets one added
         return self._llm.tokenize(text.encode("utf-8"), add_bos=not chat, special=chat)
 
+    def logprob(self, context: str, continuation: str) -> tuple[float, int]:
+        """The summed log-probability of `continuation` after `context` (raw text), and its token count.
+
+        llama.cpp keeps logits for every position only when asked (`logits_all`); it is switched
+        on for this one evaluation. The two texts together are cut to one batch (`n_batch` tokens),
+        the size of the score buffer a model opened without `logits_all` has.
+        """
+        import numpy as np
+
+        llm = self._llm
+        head = llm.tokenize(context.encode("utf-8"), add_bos=True)
+        tokens = (head + llm.tokenize(continuation.encode("utf-8"), add_bos=False))[: llm.n_batch]
+        if len(tokens) <= len(head):
+            return 0.0, 0
+        saved = llm._logits_all
+        llm._logits_all = True
+        try:
+            llm.reset()
+            llm.eval(tokens)
+            logits = np.array(llm.scores[len(head) - 1 : len(tokens) - 1], dtype=np.float64)
+        finally:
+            llm._logits_all = saved
+            llm.reset()
+        top = logits.max(axis=1, keepdims=True)
+        log_z = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+        targets = np.array(tokens[len(head):])
+        return float((logits[np.arange(len(targets)), targets] - log_z).sum()), len(targets)
+
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=self.has_chat_template))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.profile.exemplars import exemplar_set
 from assistant.profile.refresh import refresh_style
 from assistant.profile.style import CONTEXT_NOUNS, stored_style
+from assistant.profile.facts_summary import facts_data, render_facts
 
 
 def summary_data(assistant) -> dict:
@@ -26,6 +27,7 @@ def summary_data(assistant) -> dict:
         "style": stored_style(db).as_dict(),
         "exemplars": {context: [{"document_id": e.document_id, "title": e.title, "recipients": e.recipients}
                                 for e in exemplar_set(db, context, fallback=False)] for context in CONTEXT_NOUNS},
+        **facts_data(db),  # facts, persona
     }
 
 
@@ -43,6 +45,7 @@ def render_summary(data: dict) -> None:
     console.print(table)
     console.print(f"{data['chunks']} searchable chunks; {data['errors']} item(s) could not be read "
                   "(`assistant sources errors`).")
+    render_facts(console, data)
     style = data["style"]
     if not style["emails"]:
         console.print("No email written by you yet, so no email style: check the emails in "

@@ -38,6 +38,7 @@ class PromptInputs:
     recipient_notes: list[str] = field(default_factory=list)  # how they write to this recipient
     exemplars: list[Exemplar] = field(default_factory=list)  # most relevant first
     facts: list[str] = field(default_factory=list)  # most relevant first
+    fact_ids: list[int] = field(default_factory=list)  # their ids, for the audit
     context: list[Passage] = field(default_factory=list)  # most relevant first
     salutation: str | None = None  # a base model's draft opens with it ("Dear Janet")
     thread: list = field(default_factory=list)  # a reply's thread (`reply.QuotedMessage`s), oldest first

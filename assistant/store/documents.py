@@ -23,19 +23,37 @@ def source_id(db: Database, name: str, kind: str) -> int:
 
 
 def delete_documents(db: Database, document_ids: Iterable[int]) -> int:
-    """Remove documents and their chunks, vectors, FTS rows and style rows. Returns how many documents went."""
+    """Remove documents and their chunks, vectors, FTS rows and style rows, and the fact evidence
+    those chunks gave: an inferred fact left with no evidence goes too (a stated or pinned one
+    stays). Returns how many documents went."""
     ids = list(document_ids)
     remove_features(db, ids)
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
         marks = ",".join("?" * len(part))
-        for table in ("vectors", "vectors_next"):
+        for table in ("vectors", "vectors_next", "fact_evidence", "fact_processed"):
             db.execute(
                 f"DELETE FROM {table} WHERE chunk_id IN (SELECT id FROM chunks WHERE document_id IN ({marks}))", part
             )
         db.execute(f"DELETE FROM chunks WHERE document_id IN ({marks})", part)
         db.execute(f"DELETE FROM documents WHERE id IN ({marks})", part)
+    if ids:
+        _drop_unsupported_facts(db)
     return len(ids)
+
+
+def _drop_unsupported_facts(db: Database) -> None:
+    """Delete inferred, unpinned facts no evidence supports any more, recording why."""
+    orphans = [row[0] for row in db.execute(
+        "SELECT id FROM facts WHERE source = 'inferred' AND status != 'pinned' "
+        "AND id NOT IN (SELECT fact_id FROM fact_evidence)")]
+    stamp = now()
+    for fact_id in orphans:
+        db.execute("INSERT INTO fact_history (fact_id, action, old_text, old_status, old_confidence, at, reason) "
+                   "SELECT id, 'forgotten', text, status, confidence, ?, 'its sources were removed' "
+                   "FROM facts WHERE id = ?", [stamp, fact_id])
+        db.execute("UPDATE facts SET supersedes = NULL WHERE supersedes = ?", [fact_id])
+        db.execute("DELETE FROM facts WHERE id = ?", [fact_id])
 
 
 def insert_document(db: Database, source: int, container: str, item, content_hash: str) -> int:

@@ -172,7 +172,7 @@ def m009_style_profile(db: Database) -> None:
 
 
 @migrations()
-def m011_generations(db: Database) -> None:
+def m010_generations(db: Database) -> None:
     # The audit: one row per generation (a draft, a rewrite, an answer) with what it used, so the
     # person can see why a text came out as it did (`assistant history`). The text it wrote is not
     # kept. Each chunk it used is a row of `generation_chunks` with the document's uri and title
@@ -199,3 +199,44 @@ def m011_generations(db: Database) -> None:
     )
     db["generation_chunks"].create_index(["chunk_id"])
     db["generation_chunks"].create_index(["uri"])
+
+
+@migrations()
+def m011_facts(db: Database) -> None:
+    # Propositions about the person, drawn only from their own writing (`source` inferred) or
+    # told by them (`profile add`: stated). `subject` names the changing state a fact is about
+    # ("home", "employer", "diet:coffee"): a newer fact with the same subject supersedes the
+    # older one, which keeps its row with status superseded and is linked by `supersedes`.
+    # AUTOINCREMENT: a forgotten fact's id is never handed out again, so its history stays its own.
+    db.execute(
+        "CREATE TABLE facts (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL, category TEXT, "
+        "confidence FLOAT NOT NULL DEFAULT 0.5, status TEXT NOT NULL DEFAULT 'active', "
+        "sensitive INTEGER NOT NULL DEFAULT 0, first_seen TEXT, last_seen TEXT, supersedes INTEGER, subject TEXT, "
+        "source TEXT NOT NULL DEFAULT 'inferred', "
+        "vector BLOB)"  # float16 embedding of `text` (near-duplicates merge, prompts rank by it)
+    )
+    db["facts"].create_index(["status"])
+    db["facts"].create_index(["subject"])
+    # Which chunks of the person's writing a fact rests on (many to many); removing a document
+    # removes its rows here, and an inferred fact left with none goes with them.
+    db["fact_evidence"].create({"fact_id": int, "chunk_id": int}, pk=("fact_id", "chunk_id"),
+                               foreign_keys=[("fact_id", "facts", "id")])
+    db["fact_evidence"].create_index(["chunk_id"])
+    # Every change to a fact, by the extractor or the person: what it was, what it became, why.
+    db["fact_history"].create(
+        {"id": int, "fact_id": int, "action": str, "old_text": str, "new_text": str, "old_status": str,
+         "new_status": str, "old_confidence": float, "new_confidence": float, "at": str, "reason": str},
+        pk="id",
+    )
+    db["fact_history"].create_index(["fact_id"])
+    # What the person rejected, by the evidence it came from: the same proposition from the
+    # same chunk is never inferred again. Keyed by the chunk's text hash, not its id (ids are reused).
+    db["rejected_evidence"].create({"chunk_hash": str, "proposition": str, "rejected_at": str},
+                                   pk=("chunk_hash", "proposition"))
+    # Chunks fact extraction has read (id and text hash: ids are reused), so a refresh reads only
+    # what is new and resumes after a kill.
+    db["fact_processed"].create({"chunk_id": int, "hash": str, "processed_at": str}, pk="chunk_id")
+    # Each persona induced, newest last; `statements` holds every candidate statement with its
+    # likelihood gain and whether verification kept it.
+    db["persona_versions"].create(
+        {"id": int, "text": str, "created_at": str, "statements": str, "model": str}, pk="id")

@@ -21,6 +21,7 @@ from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
 
 MAX_EXEMPLARS = 3
+MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
 
 
 @dataclass
@@ -73,6 +74,8 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     The persona, style notes and facts slots take what the profile has; the general style
     notes stay in the stable prefix, what differs for this recipient goes with the request.
     `request` (a `request.DraftRequest`) adds the thread a reply answers and the tone."""
+    from assistant.profile.facts import relevant_facts
+    from assistant.profile.persona import current_persona
     from assistant.profile.recipients import resolve
     from assistant.profile.refresh import current_style
     from assistant.profile.tone import tone_guide
@@ -89,13 +92,15 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     guide = tone_guide(assistant.db, style, request.tone, name) if request and request.tone else None
     general = style.notes()
     greeting = (guide and guide.greeting) or style.greeting_for(to)
+    facts = relevant_facts(assistant.db, assistant.embedder, instruction, k=MAX_FACTS) if instruction.strip() else []
     return PromptInputs(
         name=name, instruction=instruction,
         to=f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to,
-        persona="", style_notes=general,
+        persona=current_persona(assistant.db), style_notes=general,
         recipient_notes=([note for note in style.notes(to) if note not in general] if to else [])
         + (guide.notes if guide else []),
-        exemplars=pick_exemplars(assistant, request.query if request else instruction, recipient), facts=[],
+        exemplars=pick_exemplars(assistant, request.query if request else instruction, recipient),
+        facts=[fact["text"] for fact in facts], fact_ids=[fact["id"] for fact in facts],
         context=[], salutation=f"{greeting} {recipient.first_name}" if greeting and recipient and not chat else None,
         thread=thread, subject=subject, tone=guide)
 
@@ -166,7 +171,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
                       request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone,
                                "personalize": personalize},
-                      style_notes=notes, guard_removed=result.removed)
+                      style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
     return result
 
 

@@ -1,0 +1,211 @@
+"""`assistant profile why|edit|pin|reject|forget|add|refresh`: the person sees and corrects every fact.
+
+Each change is one transaction and one row of `fact_history`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from assistant.errors import UserError
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _fact_id(value: str) -> int:
+    try:
+        return int(value.lstrip("#"))
+    except ValueError:
+        raise UserError(f"{value!r} is not a fact id; `assistant profile show` lists them (e.g. 12 or #12)") from None
+
+
+@click.command("why")
+@click.argument("fact_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def why(state, fact_id, as_json):
+    """Why the assistant believes fact ID: its evidence with sources and dates, its lineage and history."""
+    from assistant.profile import facts
+    from assistant.profile.facts_summary import fact_json
+
+    db = state.assistant().db
+    fact = facts.get(db, _fact_id(fact_id))
+    chain = facts.lineage(db, fact.id)
+    data = {**fact_json(db, fact), "lineage": facts.render_lineage(chain),
+            "chain": [{"id": f.id, "text": f.text, "status": f.status, "first_seen": f.first_seen} for f in chain],
+            "history": [dict(r) for r in db.query("SELECT * FROM fact_history WHERE fact_id = ? ORDER BY id", [fact.id])]}
+    if as_json:
+        _echo_json(data)
+        return
+    click.secho(f"#{fact.id} {fact.text}", bold=True)
+    click.echo(f"  {fact.category}, {fact.status}, confidence {fact.confidence:.2f}, "
+               f"{'you said it' if fact.source == 'stated' else 'inferred from your writing'}"
+               f"{', sensitive (kept out of prompts unless pinned)' if fact.sensitive else ''}")
+    if data["lineage"]:
+        click.echo(f"  changed: {data['lineage']}")
+    if not data["evidence"]:
+        click.echo("  no evidence in your writing" + (" (you stated it)" if fact.source == "stated" else ""))
+    for e in data["evidence"]:
+        snippet = " ".join(e["text"].split())
+        click.echo(f"  - {(e['date'] or '')[:10]}  {e['source']}\n    “{snippet[:200]}{'…' if len(snippet) > 200 else ''}”")
+    for h in data["history"]:
+        click.secho(f"  {h['at'][:16]} {h['action']}: {h['reason']}", dim=True)
+
+
+def _change(state, fact_id: str, change) -> None:
+    from assistant.store.db import write_transaction
+
+    db = state.assistant().db
+    with write_transaction(db):
+        fact = change(db, _fact_id(fact_id))
+    if fact is not None:
+        click.echo(f"#{fact.id} {fact.text}: {fact.status}")
+
+
+@click.command("edit")
+@click.argument("fact_id")
+@click.argument("text")
+@click.pass_obj
+def edit(state, fact_id, text):
+    """Correct the words of fact ID; it then counts as something you said."""
+    from assistant.profile import facts
+
+    if not text.strip():
+        raise UserError("the new text is empty; give the fact's words, e.g. profile edit 12 \"Lives in Denver\"")
+    _change(state, fact_id, lambda db, i: facts.update(db, i, "edited", "edited by you", text=text.strip(),
+                                                        source="stated", confidence=1.0, vector=None))
+
+
+@click.command("pin")
+@click.argument("fact_id")
+@click.pass_obj
+def pin(state, fact_id):
+    """Confirm fact ID: never superseded or dropped, and used in prompts even if sensitive."""
+    from assistant.profile import facts
+
+    _change(state, fact_id, lambda db, i: facts.update(db, i, "pinned", "pinned by you", status="pinned"))
+
+
+@click.command("reject")
+@click.argument("fact_id")
+@click.pass_obj
+def reject(state, fact_id):
+    """Mark fact ID wrong: it leaves prompts and is never inferred again from the same evidence."""
+    from assistant.profile import facts
+
+    _change(state, fact_id, facts.reject)
+
+
+@click.command("forget")
+@click.argument("fact_id")
+@click.pass_obj
+def forget(state, fact_id):
+    """Delete fact ID and its links to your writing (the history keeps that it was forgotten)."""
+    from assistant.profile import facts
+
+    def gone(db, i):
+        facts.forget(db, i)
+        click.echo(f"#{i} forgotten")
+
+    _change(state, fact_id, gone)
+
+
+@click.command("add")
+@click.argument("text")
+@click.option("--category", help="e.g. home, work, diet, preference, family, health (default: guessed from TEXT).")
+@click.pass_obj
+def add(state, text, category):
+    """Tell the assistant a fact about you, e.g. profile add "I live in Denver"."""
+    from assistant.profile import extract, facts
+    from assistant.store.db import write_transaction
+
+    text = text.strip()
+    if not text:
+        raise UserError('the fact is empty; e.g. assistant profile add "I am vegetarian"')
+    if category and category not in extract.CATEGORIES:
+        raise UserError(f"unknown category {category!r}; use one of: {', '.join(extract.CATEGORIES)}")
+    assistant = state.assistant()
+    db = assistant.db
+    found = (extract.typed(text) or [None])[0]
+    text = found.text if found and found.subject else text  # "I moved to Denver" → "Lives in Denver"
+    subject = found.subject if found else None
+    category = category or (found.category if found else "life")
+    with write_transaction(db):
+        older = next(db.query("SELECT id FROM facts WHERE subject = ? AND status = 'active' ORDER BY last_seen DESC",
+                              [subject]), None) if subject else None
+        fact_id = facts.insert(db, text=text, category=category, confidence=1.0, seen=_now(), subject=subject,
+                               source="stated", vector=assistant.embedder.encode([text])[0],
+                               sensitive=bool(found and found.sensitive), supersedes=older["id"] if older else None,
+                               reason="added by you")
+        if older:
+            facts.update(db, older["id"], "superseded", f"superseded by fact {fact_id}, which you added",
+                         status="superseded")
+    click.echo(f"#{fact_id} {text}: added ({category})" + (f", replacing #{older['id']}" if older else ""))
+
+
+def _now() -> str:
+    from assistant.store.documents import now
+
+    return now()
+
+
+def refresh_with_progress(assistant, console=None) -> str:
+    """Read new writing for facts with a progress bar (on a terminal); returns the one-line summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant.facts_refresh import refresh
+    from assistant.profile.fact_refresh import pending_count
+
+    console = console or Console(stderr=True)
+    total = pending_count(assistant.db)
+    if not total:
+        return "facts: nothing new to read"
+    with Progress(TextColumn("reading for facts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=not console.is_terminal, transient=True) as progress:
+        task = progress.add_task("", total=total)
+        report = refresh(assistant, on_progress=lambda n: progress.update(task, advance=n))
+    return "facts: " + report.summary()
+
+
+@click.command("refresh")
+@click.option("--persona/--no-persona", default=True, show_default=True,
+              help="Also induce and verify a new persona with the drafting model (slow on a CPU).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def refresh_command(state, persona, as_json):
+    """Read what you wrote since the last refresh for facts (resumable), then rebuild your persona."""
+    from assistant.profile.persona import build_persona
+    from assistant.profile.refresh import current_style
+    from assistant.store.db import write_transaction
+
+    assistant = state.assistant()
+    summary = refresh_with_progress(assistant)
+    result = {"facts": summary}
+    if persona:
+        db = assistant.db
+        click.echo("verifying persona statements with the drafting model…", err=True)
+        with write_transaction(db):
+            built = build_persona(db, assistant.embedder, assistant.generator, assistant.config.me.display_name,
+                                  current_style(db).notes())
+        result["persona"] = built
+    if as_json:
+        _echo_json(result)
+        return
+    click.echo(summary)
+    if persona:
+        built = result["persona"]
+        kept = sum(s["kept"] for s in built["statements"])
+        click.echo(f"persona v{built['id']}: kept {kept} of {len(built['statements'])} statements"
+                   + (f" (real-vs-other margin per token: none {built['margin_none']}, all {built['margin_all']}, "
+                      f"kept {built['margin_kept']})" if "margin_none" in built else " (unverified)"))
+
+
+def add_fact_commands(group: click.Group) -> None:
+    """Attach the fact commands to the `profile` group."""
+    for command in (why, edit, pin, reject, forget, add, refresh_command):
+        group.add_command(command)
