@@ -58,7 +58,7 @@ def test_a_reply_by_message_id_quotes_the_thread_as_data_and_answers_its_sender(
     assert result.to == ["sam@fernhill.example"] and result.subject == "Re: Alder St — revised budget"
     assert result.in_reply_to == SAM_BUDGET and result.removed == []
     system, user = (m["content"] for m in generator.prompts[0])
-    assert "<incoming> tags is the email Priya Nandakumar is answering" in system
+    assert "<incoming> tags is the email Priya Nandakumar is answering" in user  # not in the stable prefix
     assert "Opens with a greeting like 'Hiya NAME,'" in system  # her habit with Sam, the sender
     assert '<incoming from="Sam Okoye ‹sam@fernhill.example›"' in user and "City came back" in user
     assert user.index("</incoming>") < user.index("Request from Priya Nandakumar: Reply to the last email in the")
@@ -227,7 +227,7 @@ def test_bad_input_is_one_line_naming_the_cause_and_the_fix(sample_home, tmp_pat
            "is not a Maildir (no cur/new/tmp folders)")
     _fails(run_cli("draft", "thank Sam", "--imap-drafts", "work", home=sample_home),
            "no [[imap]] account of that name in config.toml")
-    _fails(run_cli("draft", home=sample_home), "give an INSTRUCTION, or --reply-to")
+    _fails(run_cli("draft", home=sample_home), "give an INSTRUCTION, --reply-to")
     _fails(run_cli("draft", "thank Sam", "--tone", "formal", "--no-personalization", home=sample_home),
            "--tone is measured against your own emails; drop --no-personalization")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # nothing half-written
