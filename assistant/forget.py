@@ -64,6 +64,8 @@ class Forgotten:
     generations: int = 0
     contexts: int = 0  # chat messages whose context quoted a forgotten one, now without it
     prompt_states: int = 0  # saved KV states of prompt prefixes dropped
+    facts: int = 0
+    personas: int = 0  # persona versions that quoted a forgotten fact
     ignored: list[str] = field(default_factory=list)  # what the config now keeps out
     wal_truncated: bool = False
     vacuumed: bool = False
@@ -194,15 +196,39 @@ def forget(db: Database, home: Home, plan: Plan, vacuum: bool = False) -> Forgot
     # What was learned from those documents: the style profile renders again without them, and the
     # saved prompt-prefix states (persona and style notes) are dropped, to be rebuilt on next use.
     refresh_style(db)
-    prefixes = home.cache_dir / "prefix"
-    result.prompt_states = len(list(prefixes.glob("*"))) if prefixes.is_dir() else 0
-    shutil.rmtree(prefixes, ignore_errors=True)
+    _drop_prompt_states(home, result)
     if vacuum:
         db.execute("VACUUM")
         result.vacuumed = True
     busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     result.wal_truncated = busy == 0
     return result
+
+
+def forget_fact(db: Database, home: Home, fact_id: int) -> Forgotten:
+    """Remove one fact (`facts.forget`: its evidence links and history), the persona versions and
+    generations that quote or used it, and the saved prompt-prefix states; overwritten on disk."""
+    from assistant.profile import facts
+
+    result = Forgotten()
+    db.execute("PRAGMA secure_delete = ON")
+    with write_transaction(db):
+        text = facts.get(db, fact_id).text.rstrip(".")
+        facts.forget(db, fact_id)
+        result.facts = 1
+        result.generations = forget_generations(db, fact_ids=[fact_id])
+        result.personas = db.execute("DELETE FROM persona_versions WHERE instr(text, ?) OR instr(statements, ?)",
+                                     [text, text]).rowcount
+    _drop_prompt_states(home, result)
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    result.wal_truncated = busy == 0
+    return result
+
+
+def _drop_prompt_states(home: Home, result: Forgotten) -> None:
+    prefixes = home.cache_dir / "prefix"
+    result.prompt_states = len(list(prefixes.glob("*"))) if prefixes.is_dir() else 0
+    shutil.rmtree(prefixes, ignore_errors=True)
 
 
 def _chunks_and_uris(db: Database, document_ids: list[int]) -> tuple[list[int], list[str]]:

@@ -237,3 +237,22 @@ def test_a_file_read_before_a_forget_is_not_written_after_it(home, embedder):
     forget(home, "--document", str(recipe))
     indexer.run([recipe], units)
     assert leaked(home, DOC) == []
+
+
+def test_forget_a_fact(home, embedder):
+    """A fact stated about yourself, used by a generation, quoted by a persona: `forget --fact` leaves no byte of it."""
+    fact = "QWXFACTCANARYZETA"
+    assert run_cli("profile", "add", f"I am allergic to {fact}", home=home).returncode == 0
+    fact_id = next(f["id"] for f in cli_json("profile", "show", home=home)["facts"] if fact in f["text"])
+    db = assistant_for(home, embedder).db
+    record_generation(db, skill="draft", model="m", seconds=0.1, request={"instruction": "a note about lunch"},
+                      fact_ids=[fact_id])
+    db["persona_versions"].insert({"text": f"Is allergic to {fact}.", "created_at": "2026-11-30", "model": "m",
+                                   "statements": json.dumps([{"text": f"Is allergic to {fact}.", "kept": True}])})
+    db.conn.close()
+    assert "profile.db" in leaked(home, fact) or "profile.db-wal" in leaked(home, fact)
+    result = forget(home, "--fact", str(fact_id))
+    assert (result["facts"], result["generations"], result["personas"]) == (1, 1, 1) and result["wal_truncated"]
+    assert leaked(home, fact) == []
+    assert all(fact not in f["text"] for f in cli_json("profile", "show", home=home)["facts"])
+    assert "a note about lunch" not in history_requests(home)

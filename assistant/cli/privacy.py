@@ -22,11 +22,12 @@ def _echo_json(data) -> None:
               help="A file or folder, or one document's uri (a message: FILE#…); see `search --json`.")
 @click.option("--before", "before", metavar="DATE", help="Everything written before DATE (2024-01-31).")
 @click.option("--everything", is_flag=True, help="Every document, and the whole generation history.")
+@click.option("--fact", "fact", type=int, metavar="ID", help="One fact about you (`assistant profile show` lists ids).")
 @click.option("--vacuum", is_flag=True, help="Then rebuild the store file (VACUUM) so it shrinks.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
 @click.pass_obj
-def forget(state, source, document, before, everything, vacuum, yes, as_json):
+def forget(state, source, document, before, everything, fact, vacuum, yes, as_json):
     """Remove what was indexed from a source, a document, before a date, or everything.
 
     Every row derived from it goes (chunks, vectors, full-text entries, file records, the
@@ -41,16 +42,20 @@ def forget(state, source, document, before, everything, vacuum, yes, as_json):
       assistant forget --source whatsapp --yes
       assistant forget --before 2020-01-01 --json --yes
       assistant forget --everything --vacuum
+      assistant forget --fact 12 --yes
     """
     from assistant.forget import counts, forget as run_forget, plan_before, plan_document, plan_everything, plan_source
 
     chosen = [name for name, value in (("--source", source), ("--document", document), ("--before", before),
-                                       ("--everything", everything)) if value]
+                                       ("--everything", everything), ("--fact", fact is not None)) if value]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --source, --document, --before, --everything"
+        raise click.UsageError("give exactly one of --source, --document, --before, --everything, --fact"
                                + (f" (got {', '.join(chosen)})" if chosen else ""))
     assistant = state.assistant()
     db = assistant.db
+    if fact is not None:
+        _forget_fact(assistant, fact, yes, as_json)
+        return
     if source:
         plan = plan_source(db, assistant.config, source)
     elif document:
@@ -78,6 +83,23 @@ def forget(state, source, document, before, everything, vacuum, yes, as_json):
     if not result.wal_truncated:
         click.echo("Warning: another process (the daemon?) is reading the store, so its write-ahead log "
                    "still holds old pages; run `assistant forget` again when it is idle.", err=True)
+
+
+def _forget_fact(assistant, fact_id: int, yes: bool, as_json: bool) -> None:
+    from assistant.forget import forget_fact
+    from assistant.profile import facts
+
+    text = facts.get(assistant.db, fact_id).text
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UserError("forget asks before removing anything; pass --yes to run it from a script")
+        click.confirm(f"Forget fact #{fact_id} ({text}) for good?", abort=True)
+    result = forget_fact(assistant.db, assistant.home, fact_id)
+    if as_json:
+        _echo_json({"forgot": f"fact #{fact_id}", **result.as_dict()})
+        return
+    click.echo(f"Forgot fact #{fact_id}: {result.generations} history entries and {result.personas} persona "
+               "versions that used it went too.")
 
 
 @click.command()

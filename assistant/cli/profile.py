@@ -104,14 +104,12 @@ def reject(state, fact_id):
 @click.argument("fact_id")
 @click.pass_obj
 def forget(state, fact_id):
-    """Delete fact ID and its links to your writing (the history keeps that it was forgotten)."""
-    from assistant.profile import facts
+    """Delete fact ID, its links to your writing and everything that quoted it (as `assistant forget --fact ID`)."""
+    from assistant.forget import forget_fact
 
-    def gone(db, i):
-        facts.forget(db, i)
-        click.echo(f"#{i} forgotten")
-
-    _change(state, fact_id, gone)
+    assistant = state.assistant()
+    result = forget_fact(assistant.db, assistant.home, _fact_id(fact_id))
+    click.echo(f"#{fact_id} forgotten ({result.generations} history entries, {result.personas} persona versions with it)")
 
 
 @click.command("add")

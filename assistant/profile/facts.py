@@ -116,12 +116,14 @@ def reject(db, fact_id: int) -> Fact:
 
 
 def forget(db, fact_id: int) -> None:
-    """Remove a fact, its evidence links and any link to it; the history keeps that it was forgotten."""
+    """Remove a fact, its evidence links, its history (which quotes it) and any link to it; one
+    history row, without its words, keeps that a fact was forgotten."""
     fact = get(db, fact_id)
-    record(db, fact_id, "forgotten", "forgotten at your request", old=fact.as_dict())
     db.execute("UPDATE facts SET supersedes = ? WHERE supersedes = ?", [fact.supersedes, fact_id])
     db.execute("DELETE FROM fact_evidence WHERE fact_id = ?", [fact_id])
+    db.execute("DELETE FROM fact_history WHERE fact_id = ?", [fact_id])
     db.execute("DELETE FROM facts WHERE id = ?", [fact_id])
+    record(db, fact_id, "forgotten", "forgotten at your request")
 
 
 def is_rejected(db, chunk_hash: str, proposition: str) -> bool:
