@@ -9,6 +9,7 @@ import subprocess
 import sys
 from importlib.resources import files
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -21,11 +22,14 @@ PRIYA = Identity(names=["Priya Nandakumar"], emails=["priya@fernhill.example"], 
 
 
 @pytest.fixture(autouse=True)
-def temp_home(tmp_path, monkeypatch) -> Home:
+def temp_home(tmp_path, monkeypatch) -> Iterator[Home]:
     home = Home(tmp_path / "home")
     monkeypatch.setenv("ASSISTANT_HOME", str(home.root))
     monkeypatch.delenv("ASSISTANT_PLUGINS", raising=False)
-    return home
+    umask = os.umask(0o022)  # the CLI run in-process (CliRunner) sets 077 for the rest of the process
+    os.umask(umask)
+    yield home
+    os.umask(umask)
 
 
 @pytest.fixture(scope="session")

@@ -93,6 +93,7 @@ userdb {{
   args = username_format=%u {root}/passwd
 }}
 """)
+    conf.chmod(0o644)
     return conf
 
 
@@ -110,6 +111,7 @@ def dovecot() -> Iterator[Dovecot]:
     users = [f"priya{n}" for n in range(USERS)]
     (root / "passwd").write_text("".join(
         f"{user}:{{PLAIN}}{PASSWORD}:{account.pw_uid}:{account.pw_gid}::{root / 'mail' / user}\n" for user in users))
+    (root / "passwd").chmod(0o644)  # read by Dovecot's auth process as its own user, whatever this umask
     port = _free_port()
     conf = _write_config(root, port, account.pw_uid, account.pw_gid, account.pw_name)
     process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(conf)], stdout=subprocess.DEVNULL,

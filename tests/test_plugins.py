@@ -43,7 +43,10 @@ def test_plugin_contract(plugin, monkeypatch, tmp_path):
 
     group = click.Group()
     pm.hook.register_commands(cli=group)
-    assert sources or skills or group.commands, f"{plugin.name} registers nothing"
+    jobs = []
+    pm.hook.register_jobs(register=lambda *job: jobs.append(job))
+    listens = pm.hook.after_ingest.get_hookimpls()
+    assert sources or skills or group.commands or jobs or listens, f"{plugin.name} registers nothing"
     monkeypatch.delenv("ASSISTANT_PLUGINS")
     everyone: list = []
     load_plugin_manager().hook.register_sources(register=everyone.append)

@@ -40,7 +40,7 @@ def test_the_prefix_is_byte_identical_across_requests_and_recipients(sample_assi
     for word in ("To: Janet", "Recipient: Janet", "Sam", "permit", "site visit", "<email to=", "2026"):
         assert word not in janet.prefix, word
     # what differs for Janet (her "Dear") comes after the prefix, with the request
-    assert "Writing to this recipient:\n- Opens with a greeting like 'Dear NAME,'" in (
+    assert "Writing to this recipient:\n- To Janet Liu (from 5 emails to them):\n- Opens with a greeting like 'Dear NAME,'" in (
         janet.messages[1]["content"] if chat else janet.text)
 
 

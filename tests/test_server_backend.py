@@ -96,7 +96,8 @@ def test_a_server_that_is_down_is_one_line_naming_the_url(temp_home):
 def test_a_server_answering_garbage_is_one_line_naming_the_url(temp_home):
     with misbehaving_server() as root:
         line = _one_line_error(temp_home, root + "/junk/v1")
-        assert f"the model server at {root}/junk/v1/chat/completions sent a reply that is not an " \
+        # the first request a draft makes counts the prompt's tokens (the server's /tokenize)
+        assert f"the model server at {root}/junk/tokenize sent a reply that is not an " \
                "OpenAI-compatible answer ('<html><body>It works!</body></html>')" in line
         junk = ServerGenerator(ServerSettings(url=root + "/junk/v1"))
         for call in (lambda: list(junk.stream(HELLO)), lambda: junk.json(HELLO, MOOD),
