@@ -170,8 +170,10 @@ def _strip_trailing(value: str) -> str:
     return value
 
 
-def guard_text(text: str, trusted: Trusted) -> Guarded:
-    """`text` with every untrusted image, link, address, domain, phone number and header line removed."""
+def guard_text(text: str, trusted: Trusted, contacts: bool = True) -> Guarded:
+    """`text` with every untrusted image, link, address, domain, phone number and header line removed.
+    `contacts=False` leaves email addresses and phone numbers be: an answer read by the person (`ask`)
+    may quote them from their mail; a draft, which goes to someone, may not."""
     removed: list[Removed] = []
 
     def drop(kind: str, value: str, reason: str = NOT_TRUSTED) -> str:
@@ -207,7 +209,8 @@ def guard_text(text: str, trusted: Trusted) -> Guarded:
         return drop("link", url) + match.group(0)[len(url):]
 
     text = _replace(text, _URL, bare_url)
-    text = _replace(text, _ADDRESS, lambda m: None if trusted.address(m.group(0)) else drop("address", m.group(0)))
+    if contacts:
+        text = _replace(text, _ADDRESS, lambda m: None if trusted.address(m.group(0)) else drop("address", m.group(0)))
 
     def bare_domain(match: re.Match) -> str | None:
         start = match.start()
@@ -218,8 +221,9 @@ def guard_text(text: str, trusted: Trusted) -> Guarded:
     folded = fold(text)
     kept_spans = [m.span() for pattern in (_URL, _ADDRESS) for m in pattern.finditer(folded)]
     text = _replace(text, _DOMAIN, bare_domain)
-    text = _replace(text, _PHONE, lambda m: None if len(_digits(m.group(0))) < MIN_PHONE_DIGITS
-                    or trusted.phone(m.group(0)) else drop("phone", m.group(0).strip()))
+    if contacts:
+        text = _replace(text, _PHONE, lambda m: None if len(_digits(m.group(0))) < MIN_PHONE_DIGITS
+                        or trusted.phone(m.group(0)) else drop("phone", m.group(0).strip()))
     return Guarded(_tidy(text) if removed else text, removed)
 
 

@@ -52,6 +52,7 @@ class AskResult:
     model: str = ""
     seconds: float = 0.0
     found: bool = False
+    removed: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
 
 
 def has_evidence(hits) -> bool:
@@ -97,6 +98,7 @@ def settle(answer: str, passages: list, question: str = "") -> tuple[str, list[i
 
 
 def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> AskResult:
+    from assistant.generation.guard import Trusted, guard_text
     from assistant.prompt.chat import NOT_FOUND, chat_messages, completion_prompt, passages_of
 
     question = question.strip()
@@ -118,11 +120,15 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> 
     seconds = round(time.perf_counter() - started, 2)
     if settled is None:
         return AskResult(NOT_FOUND, model=generator.name, seconds=seconds)
-    answer, cited = settled
+    # Retrieved text may be a stranger's: an image, or a link neither in the question nor in the
+    # person's own writing, does not reach the answer (addresses and phone numbers may: it is read,
+    # not sent).
+    guarded = guard_text(settled[0], Trusted(assistant.db, [question], assistant.config.me.emails), contacts=False)
+    answer, cited = guarded.text, settled[1]
     by_number = {p.number: (p, hit) for p, hit in zip(passages, hits)}
     citations = [Citation(n, by_number[n][0].title, by_number[n][0].date, by_number[n][1].chunk_id,
                           by_number[n][1].uri) for n in cited]
-    return AskResult(answer, citations, generator.name, seconds, found=True)
+    return AskResult(answer, citations, generator.name, seconds, found=True, removed=guarded.report())
 
 
 class AskSkill:
@@ -145,7 +151,8 @@ def register_commands(cli):
     @click.option("-k", "k", default=DEFAULT_K, show_default=True, type=click.IntRange(1, 20),
                   help="How many passages to read.")
     @click.option("--json", "as_json", is_flag=True,
-                  help="Print {answer, citations: [{n, document, date, chunk_id, uri}], model, seconds, found}.")
+                  help="Print {answer, citations: [{n, document, date, chunk_id, uri}], model, seconds, found, "
+                       "removed}.")
     @click.pass_obj
     def ask_command(state, question, k, as_json):
         """Answer a question from your own mail, notes and chats, citing them.
@@ -161,5 +168,8 @@ def register_commands(cli):
             click.echo(json.dumps(asdict(result), ensure_ascii=False))
             return
         click.echo(result.answer)
+        if result.removed:
+            click.echo(f"Note: {len(result.removed)} link(s) or image(s) from text you did not write were left out: "
+                       + "; ".join(r["value"][:60] for r in result.removed), err=True)
         for c in result.citations:
             click.echo(f"[{c.n}] {c.document} — {c.date or 'undated'} ({c.uri})")
