@@ -44,7 +44,7 @@ from assistant.profile.stylometry import Stylometer
 from assistant.sources import Item
 from benchmarks.retrieval_data import datasets_dir
 
-SENDERS = ("jeff_johnson", "kay_brown", "shackleton_sara", "tana_williams")  # the dev part; never *_anonymous
+SENDERS = ("jeff_johnson", "kay_brown", "shackleton_sara", "tana_williams")  # the dev senders (datasets README)
 PERSON = "tana_williams"
 BEFORE = "5320e96"  # the commit whose `learn_style` recomputed the style on every draft
 RESULTS = Path(__file__).parent / "results"
