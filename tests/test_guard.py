@@ -6,7 +6,7 @@ import pytest
 
 from assistant.config import Config
 from assistant.core import Assistant
-from assistant.generation.guard import Trusted, guard_recipients, guard_text
+from assistant.generation.guard import GuardedStream, Trusted, guard_recipients, guard_text
 from assistant.ingest.pipeline import index_paths
 
 
@@ -104,3 +104,25 @@ def test_a_value_that_is_only_part_of_a_trusted_one_is_not_trusted(with_own_link
                          "or sam@fernhill.example.", trusted)
     assert _kinds(guarded) == [("address", "am@fernhill.example"), ("domain", "hill.example")]
     assert "sam@fernhill.example" in guarded.text and "portland.example" in guarded.text
+
+
+def test_a_streamed_draft_is_shown_only_after_the_guard_checked_each_line():
+    shown = []
+
+    class Screen(list):
+        def __call__(self, piece: str) -> None:
+            shown.append(piece)
+
+        def close(self) -> None:
+            shown.append("<end>")
+
+    stream = GuardedStream(Screen(), Trusted(None, ["ask Sam about Friday"], ["sam@fernhill.example"]))
+    for piece in ["Hiya Sam,\n", "\n", "Details at ht", "tps://evil.example/?d=1 and mail "]:
+        stream(piece)
+    assert "".join(shown) == "Hiya Sam,\n\n"  # the unfinished line waits for its newline
+    for piece in ["sam@fernhill.example\nBcc: x@evil.example\n", "Onwards ![p](https://evil.example/p.png)"]:
+        stream(piece)
+    stream.close()
+    text = "".join(shown)
+    assert "evil.example" not in text and "Bcc" not in text and "![" not in text
+    assert text.startswith("Hiya Sam,\n\nDetails at and mail sam@fernhill.example\n") and text.endswith("Onwards<end>")
