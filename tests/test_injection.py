@@ -133,3 +133,21 @@ def test_an_answer_from_planted_mail_carries_no_planted_link_or_image(planted):
     assert result.found and not planted_links(result.answer), result.answer
     assert "![" not in result.answer and "<img" not in result.answer.lower()
     assert {r["kind"] for r in result.removed} >= {"link", "image"}
+
+
+def test_a_rewrite_carries_only_links_from_the_text_it_was_given(planted):
+    """`rewrite` hands its output to be sent like a draft: a model that obeys planted text gets no
+    link, address or image of it through; the link in the person's own text stays."""
+    from assistant_plugins.rewrite import rewrite
+
+    texts = [item_text(item) for item in MAIL]
+    generator = Obedient(texts)
+    planted.__dict__["generator"] = generator
+    own = "The planting plan is at https://fernhill.example/alder-plan, see you Thursday."
+    result = rewrite(planted, own, to="Sam")
+    markers = sorted({m for item in MAIL for m in MANIFEST[item]})
+    assert carried(generator.outputs[-1], markers), "the scripted model did not obey; the test proves nothing"
+    assert not carried(result.text, markers), result.text
+    assert "![" not in result.text and "<img" not in result.text.lower()
+    assert "https://fernhill.example/alder-plan" in result.text
+    assert {r["kind"] for r in result.guarded} >= {"link", "image"}

@@ -188,6 +188,14 @@ def register_skills(register):
     register(DraftSkill())
 
 
+def report_guard(removed: list[dict]) -> None:
+    """Tell the person, on stderr, what the guard took out of a text and why."""
+    if removed:
+        listed = "; ".join(f"{r['kind']} {r['value'][:60]}" for r in removed)
+        click.echo(f"Note: the guard removed {len(removed)} item(s) that came from neither your request, "
+                   f"the thread's headers nor your own writing: {listed}", err=True)
+
+
 @hookimpl
 def register_commands(cli):
     from assistant.profile.tone import TONES
@@ -262,10 +270,7 @@ def register_commands(cli):
             click.echo(json.dumps(shown, ensure_ascii=False))
             return
         click.echo("" if stream else result.draft)
-        if result.removed:
-            removed = "; ".join(f"{r['kind']} {r['value'][:60]}" for r in result.removed)
-            click.echo(f"Note: the guard removed {len(result.removed)} item(s) that came from neither your request, "
-                       f"the thread's headers nor your own writing: {removed}", err=True)
+        report_guard(result.removed)
         if result.saved:
             click.echo(f"Saved to {', '.join(result.saved)}", err=True)
         if explain:

@@ -21,6 +21,7 @@ import click
 
 from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
+from assistant_plugins.draft import report_guard
 
 MAX_CHARS = 8000
 # "Sam," / "Hi all:" / "Priya!" opening a text; "With thanks," / "Cheers!" closing one.
@@ -36,6 +37,7 @@ class RewriteResult:
     seconds: float
     used: list[int] = field(default_factory=list)  # chunk ids of the exemplars (voice)
     removed: list[str] = field(default_factory=list)  # what `strip_fingerprint` took out (neutral)
+    guarded: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
 
 
 def strip_fingerprint(text: str, names: list[str]) -> tuple[str, list[str]]:
@@ -73,6 +75,7 @@ def strip_fingerprint(text: str, names: list[str]) -> tuple[str, list[str]]:
 
 def rewrite(assistant, text: str, to: str | None = None, neutral: bool = False,
             max_tokens: int = 320, temperature: float = 0.5) -> RewriteResult:
+    from assistant.generation.guard import Trusted, guard_text
     from assistant.profile.recipients import resolve
     from assistant.profile.refresh import current_style
     from assistant.prompt.rewrite import COMPLETION_STOPS, clean, completion_prompt, neutral_messages, voice_messages
@@ -101,12 +104,15 @@ def rewrite(assistant, text: str, to: str | None = None, neutral: bool = False,
     else:
         output = generator.complete(completion_prompt(text, register), max_tokens=max_tokens,
                                     temperature=temperature, stop=COMPLETION_STOPS)
-    result = clean(output)
-    removed: list[str] = []
+    # A rewrite is sent like a draft: links, addresses and numbers only from the text given or
+    # the person's own writing, never from what the model read or made up.
+    guarded = guard_text(clean(output), Trusted(assistant.db, [text, to or ""], me.emails))
+    result, removed = guarded.text, []
     if neutral:
         result, removed = strip_fingerprint(result, me.names)
     return RewriteResult(result, "neutral" if neutral else "voice", generator.name,
-                         round(time.perf_counter() - started, 2), [e.chunk_id for e in exemplars], removed)
+                         round(time.perf_counter() - started, 2), [e.chunk_id for e in exemplars], removed,
+                         guarded.report())
 
 
 def read_input(source: str) -> str:
@@ -143,7 +149,7 @@ def register_commands(cli):
     @click.option("--neutral", is_flag=True,
                   help="The opposite: plain, generic wording with your greeting, sign-off, phrases and "
                        "punctuation habits removed, so it cannot be linked to you by style.")
-    @click.option("--json", "as_json", is_flag=True, help="Print {text, mode, model, seconds, used, removed}.")
+    @click.option("--json", "as_json", is_flag=True, help="Print {text, mode, model, seconds, used, removed, guarded}.")
     @click.option("--max-tokens", default=320, show_default=True, help="Longest rewrite, in tokens.")
     @click.pass_obj
     def rewrite_command(state, source, to, neutral, as_json, max_tokens):
@@ -162,3 +168,4 @@ def register_commands(cli):
             click.echo(json.dumps(asdict(result), ensure_ascii=False))
         else:
             click.echo(result.text)
+            report_guard(result.guarded)
