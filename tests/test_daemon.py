@@ -200,21 +200,44 @@ def test_bad_requests_get_a_reason_and_the_connection_survives(live):
                      b'{"op": "status"}\n')
         reader = conn.makefile("rb")
         answers = [json.loads(reader.readline()) for _ in range(4)]
-    assert answers[0] == {"ok": False, "error": "ValueError: unknown op 'dance'; use search, status or draft"}
+    assert answers[0] == {"ok": False, "error": "ValueError: unknown op 'dance'; use search, status or skill"}
     assert not answers[1]["ok"] and "JSON" in answers[1]["error"]
     assert not answers[2]["ok"] and "unknown search filter" in answers[2]["error"]
     assert answers[3]["ok"] and answers[3]["status"]["pid"] == daemon.pid
 
 
 @pytest.mark.slow
-def test_draft_over_the_socket(live):
-    daemon, _ = live
-    with pytest.raises(DaemonError, match='a draft needs "instruction"'):
-        daemon.ask({"op": "draft", "to": "Sam"})
-    answer = daemon.ask({"op": "draft", "instruction": "thank Sam for the lease draft", "to": "Sam",
-                         "max_tokens": 16}, timeout=300)
-    draft = answer["draft"]
+def test_skills_over_the_socket_stream_and_answer(live):
+    """Any skill runs on the daemon's warm models: a draft streams its guarded lines first and
+    then returns the same text; an ask answers; a bad request gets a reason."""
+    from assistant.daemon.client import run_skill
+
+    daemon, src = live
+    folder = src / "skills"
+    folder.mkdir()
+    (folder / "kiln.md").write_text("My kiln in the garage fires stoneware at 1240 degrees; it takes nine hours.")
+    settle(daemon, folder)
+    with pytest.raises(DaemonError, match='needs "name"'):
+        daemon.ask({"op": "skill", "options": {}})
+    with pytest.raises(DaemonError, match='no "save" or "on_text"'):
+        daemon.ask({"op": "skill", "name": "draft", "options": {"instruction": "x", "save": "/tmp/x"}})
+    with pytest.raises(DaemonError, match="no skill"):
+        daemon.ask({"op": "skill", "name": "juggle", "options": {}})
+    pieces: list[str] = []
+    draft = run_skill(daemon.files.socket, "draft", {"instruction": "thank Sam for the lease draft", "to": "Sam",
+                                                     "max_tokens": 16}, on_text=pieces.append, timeout=300)
     assert draft["draft"].strip() and draft["model"] and draft["seconds"] > 0
+    assert len(pieces) >= 1 and "".join(pieces).strip() == draft["draft"]
+    answer = run_skill(daemon.files.socket, "ask", {"question": "what temperature does my kiln fire at?",
+                                                    "max_tokens": 24}, timeout=300)
+    assert answer["found"] and answer["answer"].strip(), answer
+    assert any(c["uri"].endswith("kiln.md") for c in answer["citations"]), answer
+    before = daemon.log_count("skill ask answered")
+    cli = run_cli("ask", "what temperature does my kiln fire at?", "--json", home=daemon.home)
+    assert cli.returncode == 0, cli.stderr
+    assert daemon.log_count("skill ask answered") == before + 1, "`assistant ask` did not use the warm daemon"
+    assert any(c["uri"].endswith("kiln.md") for c in json.loads(cli.stdout)["citations"])
+
 
 def _recorded(daemon: DaemonProcess) -> list[dict]:
     out = Path(daemon.env["RECORDER_OUT"])

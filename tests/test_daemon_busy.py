@@ -109,9 +109,9 @@ def test_searches_are_answered_while_a_draft_is_generating(sample_home, embedder
     drafted: dict = {}
 
     def long_draft() -> None:
-        drafted.update(request(path, {"op": "draft", "instruction": "write Sam a long update on the Alder Street "
-                                      "park: budget, permits, planting and the opening day", "to": "Sam",
-                                      "max_tokens": 400}, timeout=600))
+        drafted.update(request(path, {"op": "skill", "name": "draft", "options": {
+            "instruction": "write Sam a long update on the Alder Street park: budget, permits, planting and the "
+                           "opening day", "to": "Sam", "max_tokens": 400}}, timeout=600))
 
     try:
         drafting = threading.Thread(target=long_draft)
@@ -129,7 +129,7 @@ def test_searches_are_answered_while_a_draft_is_generating(sample_home, embedder
         assert drafting.is_alive(), "the draft finished before the searches could overlap it"
         assert max(times) < WITHIN_S
         drafting.join(600)
-        assert drafted["draft"]["draft"].strip()
+        assert drafted["result"]["draft"].strip()
     finally:
         server.shutdown()
         server.server_close()

@@ -10,6 +10,7 @@ import json
 import os
 import socket
 from pathlib import Path
+from typing import Callable
 
 NO_DAEMON_ENV = "ASSISTANT_NO_DAEMON"  # set to 1 to always answer in-process (benchmarks, tests)
 # A warm search answers in well under a second; past this one the caller searches itself,
@@ -21,9 +22,11 @@ class DaemonError(Exception):
     """A daemon listens but gave no usable answer: its error, silence past the timeout, or a hang-up."""
 
 
-def request(socket_path: Path, payload: dict, timeout: float = 60.0) -> dict | None:
+def request(socket_path: Path, payload: dict, timeout: float = 60.0,
+            on_piece: Callable[[str], None] | None = None) -> dict | None:
     """The daemon's answer to `payload`, or None when no daemon listens at `socket_path`.
 
+    `{"piece": ...}` lines that come before the answer (a streamed skill) go to `on_piece`.
     Every other failure, once connected, is a `DaemonError` whose message says what went wrong.
     """
     if os.environ.get(NO_DAEMON_ENV) == "1" or not socket_path.exists():
@@ -37,11 +40,19 @@ def request(socket_path: Path, payload: dict, timeout: float = 60.0) -> dict | N
         try:
             conn.sendall(json.dumps(payload).encode("utf-8") + b"\n")
             with conn.makefile("rb") as reader:
-                line = reader.readline()
+                while True:
+                    answer = _parse(reader.readline())
+                    if "piece" not in answer:
+                        return answer
+                    if on_piece is not None:
+                        on_piece(answer["piece"])
         except TimeoutError as exc:
             raise DaemonError(f"it did not answer within {timeout:g} s") from exc
         except OSError as exc:
             raise DaemonError(f"the connection failed: {exc}") from exc
+
+
+def _parse(line: bytes) -> dict:
     if not line:
         raise DaemonError("it closed the connection without answering")
     try:
@@ -59,3 +70,12 @@ def search(socket_path: Path, query: str, k: int, filters: dict) -> list[dict] |
                                    "filters": {key: value for key, value in filters.items() if value is not None}},
                      timeout=SEARCH_TIMEOUT_S)
     return None if answer is None else answer["hits"]
+
+
+def run_skill(socket_path: Path, name: str, options: dict, on_text: Callable[[str], None] | None = None,
+              timeout: float = 600.0):
+    """A skill's result (as JSON data) from the daemon's warm models, or None when no daemon runs.
+    `on_text` receives the text as it is written (guarded), for a skill that streams (draft)."""
+    answer = request(socket_path, {"op": "skill", "name": name, "options": options, "stream": on_text is not None},
+                     timeout=timeout, on_piece=on_text)
+    return None if answer is None else answer["result"]

@@ -131,6 +131,22 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> 
     return AskResult(answer, citations, generator.name, seconds, found=True, removed=guarded.report())
 
 
+def warm_answer(home, question: str, k: int) -> AskResult | None:
+    """The running daemon's answer (its models are loaded), or None when no daemon runs or it
+    cannot answer (then the caller answers here, with a note on stderr saying why)."""
+    from assistant.daemon.client import DaemonError, run_skill
+    from assistant.daemon.runtime import DaemonFiles
+
+    try:
+        found = run_skill(DaemonFiles(home).socket, "ask", {"question": question, "k": k})
+    except DaemonError as exc:
+        click.echo(f"Warning: the daemon could not answer ({exc}); answering here instead", err=True)
+        return None
+    if found is None:
+        return None
+    return AskResult(**{**found, "citations": [Citation(**c) for c in found["citations"]]})
+
+
 class AskSkill:
     name = "ask"
     description = "Answer a question from the person's own history, with citations."
@@ -157,13 +173,17 @@ def register_commands(cli):
     def ask_command(state, question, k, as_json):
         """Answer a question from your own mail, notes and chats, citing them.
 
+        Answered by the running daemon when there is one (its models are loaded), else here.
+
         \b
         Examples:
           assistant ask "which cabinet fronts did I choose for the kitchen?"
           assistant ask "when does Meera land?" --json
         """
-        assistant = state.assistant()
-        result = assistant.skill("ask").run(assistant, question=question, k=k)
+        result = warm_answer(state.home, question, k)
+        if result is None:
+            assistant = state.assistant()
+            result = assistant.skill("ask").run(assistant, question=question, k=k)
         if as_json:
             click.echo(json.dumps(asdict(result), ensure_ascii=False))
             return
