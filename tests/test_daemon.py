@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.daemon.client import DaemonError
+from assistant.errors import UserError
 from assistant.home import Home
 from assistant.store import connect
 from tests.conftest import make_assistant, run_cli
@@ -221,7 +222,7 @@ def test_skills_over_the_socket_stream_and_answer(live):
         daemon.ask({"op": "skill", "options": {}})
     with pytest.raises(DaemonError, match='no "save" or "on_text"'):
         daemon.ask({"op": "skill", "name": "draft", "options": {"instruction": "x", "save": "/tmp/x"}})
-    with pytest.raises(DaemonError, match="no skill"):
+    with pytest.raises(UserError, match="no skill named 'juggle'"):
         daemon.ask({"op": "skill", "name": "juggle", "options": {}})
     pieces: list[str] = []
     draft = run_skill(daemon.files.socket, "draft", {"instruction": "thank Sam for the lease draft", "to": "Sam",
@@ -237,6 +238,12 @@ def test_skills_over_the_socket_stream_and_answer(live):
     assert cli.returncode == 0, cli.stderr
     assert daemon.log_count("skill ask answered") == before + 1, "`assistant ask` did not use the warm daemon"
     assert any(c["uri"].endswith("kiln.md") for c in json.loads(cli.stdout)["citations"])
+    before = daemon.log_count("skill draft answered")
+    drafted = run_cli("draft", "thank Sam for the lease draft", "--to", "Sam", "--max-tokens", "16", home=daemon.home)
+    assert drafted.returncode == 0 and drafted.stdout.strip(), drafted.stderr
+    assert daemon.log_count("skill draft answered") == before + 1, "`assistant draft` did not use the warm daemon"
+    wrong = run_cli("draft", "--reply-to", "<nobody@nowhere.example>", home=daemon.home)
+    assert wrong.returncode == 1 and wrong.stderr.count("Error:") == 1 and "Warning" not in wrong.stderr, wrong.stderr
 
 
 def _recorded(daemon: DaemonProcess) -> list[dict]:

@@ -60,6 +60,10 @@ def _parse(line: bytes) -> dict:
     except ValueError as exc:
         raise DaemonError(f"its answer was not JSON ({exc})") from exc
     if not answer.get("ok"):
+        if answer.get("user_error"):  # the request's own fault (a Message-ID not in the store…)
+            from assistant.errors import UserError
+
+            raise UserError(answer["error"])
         raise DaemonError(answer.get("error", "the daemon gave no reason"))
     return answer
 

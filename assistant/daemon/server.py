@@ -109,14 +109,23 @@ def serve(socket_path: str, answers: WarmAnswers, status: Callable[[], dict]) ->
             self.wfile.flush()
 
         def handle(self) -> None:
-            for line in self.rfile:
-                try:
-                    reply = {"ok": True, **answer(json.loads(line), self.send)}
-                except Exception as exc:  # a bad request gets a reason; the daemon goes on
-                    if not isinstance(exc, (ValueError, KeyError, TypeError)) and not _user_error(exc):
-                        log.exception("request failed")
-                    reply = {"ok": False, "error": str(exc) if _user_error(exc) else f"{type(exc).__name__}: {exc}"}
-                self.send(reply)
+            try:
+                for line in self.rfile:
+                    self.send(self.reply(line))
+            except (BrokenPipeError, ConnectionResetError):
+                log.info("a client hung up before its answer (a stopped draft)")
+
+        def reply(self, line: bytes) -> dict:
+            try:
+                return {"ok": True, **answer(json.loads(line), self.send)}
+            except (BrokenPipeError, ConnectionResetError):
+                raise
+            except Exception as exc:  # a bad request gets a reason; the daemon goes on
+                if _user_error(exc):  # the person's mistake: the message names the fix
+                    return {"ok": False, "error": str(exc), "user_error": True}
+                if not isinstance(exc, (ValueError, KeyError, TypeError)):
+                    log.exception("request failed")
+                return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
     if os.path.exists(socket_path):
         os.unlink(socket_path)  # left by a daemon that was killed; the lock says none is running now

@@ -18,6 +18,7 @@ import click
 
 from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
+from assistant.skills import run_warm
 
 DEFAULT_K = 5
 # Retrieval evidence, calibrated on the sample person with all-MiniLM-L6-v2 (cosine of the
@@ -131,22 +132,6 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> 
     return AskResult(answer, citations, generator.name, seconds, found=True, removed=guarded.report())
 
 
-def warm_answer(home, question: str, k: int) -> AskResult | None:
-    """The running daemon's answer (its models are loaded), or None when no daemon runs or it
-    cannot answer (then the caller answers here, with a note on stderr saying why)."""
-    from assistant.daemon.client import DaemonError, run_skill
-    from assistant.daemon.runtime import DaemonFiles
-
-    try:
-        found = run_skill(DaemonFiles(home).socket, "ask", {"question": question, "k": k})
-    except DaemonError as exc:
-        click.echo(f"Warning: the daemon could not answer ({exc}); answering here instead", err=True)
-        return None
-    if found is None:
-        return None
-    return AskResult(**{**found, "citations": [Citation(**c) for c in found["citations"]]})
-
-
 class AskSkill:
     name = "ask"
     description = "Answer a question from the person's own history, with citations."
@@ -180,8 +165,10 @@ def register_commands(cli):
           assistant ask "which cabinet fronts did I choose for the kitchen?"
           assistant ask "when does Meera land?" --json
         """
-        result = warm_answer(state.home, question, k)
-        if result is None:
+        warm = run_warm(state.home, "ask", {"question": question, "k": k})
+        if warm is not None:
+            result = AskResult(**{**warm, "citations": [Citation(**c) for c in warm["citations"]]})
+        else:
             assistant = state.assistant()
             result = assistant.skill("ask").run(assistant, question=question, k=k)
         if as_json:

@@ -19,6 +19,7 @@ import click
 
 from assistant.errors import UserError
 from assistant.hookspecs import hookimpl
+from assistant.skills import run_warm
 
 MAX_EXEMPLARS = 3
 MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
@@ -230,6 +231,8 @@ def register_commands(cli):
                       no_personalization, max_tokens, explain, stream, suggestion):
         """Draft an email in your voice, or a reply (--reply-to). Never sends anything. Ctrl-C stops it (exit 130).
 
+        Written by the running daemon when there is one (its models are loaded), else here.
+
         \b
         Examples:
           assistant draft "ask Sam to move Thursday's site visit to Friday" --to Sam
@@ -253,12 +256,17 @@ def register_commands(cli):
             click.echo(piece, nl=False)
             sys.stdout.flush()
 
+        options = {"instruction": instruction, "to": to, "personalize": not no_personalization,
+                   "max_tokens": max_tokens, "reply_to": reply_to, "tone": tone}
+        on_text = show if stream and not as_json else None
         try:
-            result = assistant.skill("draft").run(assistant, instruction=instruction, to=to,
-                                                  personalize=not no_personalization, max_tokens=max_tokens,
-                                                  reply_to=reply_to, tone=tone,
-                                                  save=Targets(out, maildir_drafts, imap_drafts),
-                                                  on_text=show if stream and not as_json else None)
+            # The running daemon has the models loaded; saving happens here, so a draft to save is made here.
+            warm = None if out or maildir_drafts or imap_drafts else run_warm(ctx.obj.home, "draft", options, on_text)
+            if warm is not None:
+                result = DraftResult(**warm)
+            else:
+                result = assistant.skill("draft").run(assistant, **options, on_text=on_text,
+                                                      save=Targets(out, maildir_drafts, imap_drafts))
         except KeyboardInterrupt:
             click.echo("\nStopped: nothing was saved.", err=True)
             ctx.exit(130)
