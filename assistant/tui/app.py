@@ -216,6 +216,15 @@ class AssistantApp(App):
             self.query_one("#chat-hint", Static).update(WELCOME)
         self.query_one("#draft-to", Input).suggester = SuggestFromList(people, case_sensitive=False)
 
+    @on(SuggestionsPane.DraftRequested)
+    def draft_from_suggestion(self, request: SuggestionsPane.DraftRequested) -> None:
+        """A suggestion to draft from (Suggestions area): the Draft area, filled in as `assistant draft
+        --from-suggestion ID` would, ready for Enter. (`request.reply_to`: the email it answers, if any.)"""
+        self.query_one("#draft-instruction", Input).value = request.instruction
+        self.query_one("#draft-to", Input).value = request.to or ""
+        self.action_area("draft")
+        self.notify("Check the request, then press Enter to draft it.", title="Draft from a suggestion")
+
     # -- actions --------------------------------------------------------------------------------
 
     def action_area(self, area: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from rich.text import Text
@@ -37,7 +38,8 @@ class SourcesPane(StorePane):
             yield ProgressBar(id="index-progress", show_eta=False)
 
     def on_mount(self) -> None:
-        self.query_one("#sources-counts", DataTable).add_columns("source", "kind", "documents", "yours", "others")
+        self.query_one("#sources-counts", DataTable).add_columns(
+            "source", "kind", "documents", "yours", "others", "errors", "last sync")
         self.query_one("#sources-errors", DataTable).add_columns("file", "source", "reason")
 
     def reload(self) -> None:
@@ -45,29 +47,33 @@ class SourcesPane(StorePane):
 
     @work(thread=True, exclusive=True, group="sources")
     def load(self) -> None:
+        from assistant.daemon.client import daemon_status
         from assistant.daemon.runtime import DaemonFiles
 
         try:
             with self.app.reader() as db:
                 documents = data.document_count(db)
                 counts, errors = data.source_counts(db), data.quarantine(db)
-            files = DaemonFiles(self.app.assistant.home)
-            daemon = "running" if files.is_running() else "stopped (start it: assistant daemon start)"
+            daemon = daemon_status(DaemonFiles(self.app.assistant.home), timeout=2.0)
         except Exception as exc:  # noqa: BLE001
             self.app.fail("Could not read the store", exc)
             return
         self.app.call_from_thread(self._show, documents, counts, errors, daemon)
 
-    def _show(self, documents, counts, errors, daemon) -> None:
-        self.query_one("#sources-daemon", Static).update(f"Daemon: {daemon}.  {documents} documents in the store.")
+    def _show(self, documents: int, counts: list[dict], errors: list[dict], daemon: dict) -> None:
+        self.query_one("#sources-daemon", Static).update(
+            Text(f"{daemon_line(daemon)}\n{documents} documents in the store."))
         table = self.query_one("#sources-counts", DataTable)
         table.clear()
+        failed = Counter(row["source"] for row in errors)
         for row in counts:
-            table.add_row(row["source"], row["kind"], row["documents"], row["mine"], row["documents"] - row["mine"])
+            table.add_row(row["source"], row["kind"], row["documents"], row["mine"], row["documents"] - row["mine"],
+                          failed.get(row["source"], 0), (row["last_sync"] or "")[:16].replace("T", " "))
         self.query_one("#sources-errors-heading", Static).update(
             f"Could not be read: {len(errors)}" + ("" if errors else " (everything indexed was stored)"))
         errors_table = self.query_one("#sources-errors", DataTable)
         errors_table.clear()
+        errors_table.display = bool(errors)
         for row in errors:
             errors_table.add_row(Path(row["uri"]).name, row["source"], Text(row["reason"]))
 
@@ -110,3 +116,14 @@ class SourcesPane(StorePane):
         app.call_from_thread(bar.update, total=max(len(units), 1), progress=max(len(units), 1))
         app.call_from_thread(app.notify, report.summary(), title="Indexed")
         app.call_from_thread(app.reload)
+
+
+def daemon_line(status: dict) -> str:
+    """The daemon's state in a line (`assistant.daemon.client.daemon_status`): while it runs, what it
+    does, its queue and its last reconciliation; when stopped, how to start it and its last error."""
+    error = f"last error: {status['last_error']}" if status.get("last_error") else "no errors"
+    if status["state"] != "running":
+        return f"Daemon: stopped (start it: assistant daemon start); {error}."
+    since = status.get("seconds_since_reconciliation")
+    return (f"Daemon: running (pid {status['pid']}), {status.get('activity', '?')}; queue: {status.get('queue', '?')} "
+            f"path(s); last reconciliation {f'{since:.0f}s ago' if since is not None else 'not yet'}; {error}.")
