@@ -345,7 +345,8 @@ async def test_no_suggestions_says_so(assistant):
         await pilot.press("escape", "f5", "d")
         await settle(pilot)
         assert text_of(app, "#suggestions-note").startswith("Nothing to suggest")
-        assert [n.title for n in app._notifications] == ["Nothing to draft"]
+        assert not app.query_one("#suggestions-table", DataTable).display
+        assert app.query_one(TabbedContent).active == "suggestions" and not errors(app)
 
 
 # -- sources ------------------------------------------------------------------------------------

@@ -168,6 +168,7 @@ class ProfilePane(StorePane):
     def switch_view(self, event: Tabs.TabActivated) -> None:
         event.stop()  # not the app's area tabs
         self.query_one(ContentSwitcher).current = "view-" + event.tab.id.removeprefix("tab-")
+        self.refresh_bindings()  # the fact keys leave the footer outside the facts view
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The fact actions only while the facts are shown."""
@@ -376,7 +377,7 @@ class ProfilePane(StorePane):
             if context == "email":
                 lines.append(f"From {figures['docs']} emails you sent, about {style.median_words} words each:")
             else:
-                lines.append(f"From {figures['docs']} {noun} of yours:")
+                lines.append(f"From {figures['docs']} {'chat messages' if context == 'chat' else noun} of yours:")
             lines += [f"  • {note}" for note in figures["notes"]]
         self.query_one("#profile-style", Static).update(Text("\n".join(lines)))
         table = self.query_one("#profile-people", DataTable)
