@@ -389,6 +389,34 @@ async def test_sources_counts_last_sync_errors_daemon_and_reindex(facts_home, em
         assert str(folder.resolve()) in Config.load(facts_home).source_paths
 
 
+async def test_sources_show_a_running_daemon_and_its_queue(tmp_path, embedder):
+    """The daemon's own answer on its socket (what `assistant daemon status` prints), read in a worker."""
+    from assistant.core import Assistant
+    from assistant.tui.app import make_app
+    from tests.daemon_support import DaemonProcess, make_home
+
+    src = tmp_path / "src"
+    home = make_home(tmp_path / "home", [src])
+    (src / "hello.md").write_text("# Hello\n\nThe swale planting starts in March.\n")
+    daemon = DaemonProcess(home).start()
+    try:
+        daemon.wait_ready()
+        assistant = Assistant(home)
+        assistant.__dict__["embedder"] = embedder
+        app = make_app(assistant=assistant, preload=False)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("escape", "f4")
+            shown = text_of(app, "#sources-daemon")
+            status = daemon.status()
+            assert shown.startswith(f"Daemon: running (pid {daemon.pid}), {status['activity']}; queue: "
+                                    f"{status['queue']} path(s); last reconciliation ")
+            assert shown.split("\n")[0].endswith("s ago; no errors.")
+            assert not errors(app)
+    finally:
+        daemon.stop()
+
+
 async def test_reindex_of_a_missing_path_names_it(sample_home, embedder):
     app = sample_app(sample_home, embedder)
     async with app.run_test(size=(80, 24)) as pilot:
