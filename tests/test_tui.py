@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("textual")
 
 from textual.command import CommandPalette  # noqa: E402
-from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent, TextArea  # noqa: E402
+from textual.widgets import Input, Static, TabbedContent, TextArea  # noqa: E402
 
 from assistant.core import Assistant  # noqa: E402
 from assistant.tui.app import make_app  # noqa: E402
@@ -178,91 +178,7 @@ async def test_draft_without_a_request_warns(sample_home, embedder):
         assert not app.workers._workers or all(w.group != "draft" for w in app.workers._workers)
 
 
-# -- profile, sources, suggestions --------------------------------------------------------------
-
-async def test_profile_lists_style_per_correspondent_and_no_invented_facts(sample_home, embedder):
-    app = sample_app(sample_home, embedder)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("f3")
-        table = app.query_one("#profile-people", DataTable)
-        rows = [table.get_row_at(i) for i in range(table.row_count)]
-        from assistant.profile.style import stored_style
-
-        style = stored_style(app.assistant.db)
-        assert [r[0] for r in rows] == [address for address, _ in style.correspondents]
-        sam = next(r for r in rows if r[0].startswith("sam"))
-        assert sam[2] == style.by_correspondent[sam[0]]["greeting"]
-        assert "not learned yet" in text_of(app, "#profile-facts")
-
-
-async def test_sources_counts_errors_and_reindex(sample_home, embedder, tmp_path):
-    app = sample_app(sample_home, embedder)
-    db = app.assistant.db
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("f4")
-        counts = app.query_one("#sources-counts", DataTable)
-        rows = {counts.get_row_at(i)[0]: counts.get_row_at(i) for i in range(counts.row_count)}
-        mail = db.execute("SELECT count(*), sum(author_is_me) FROM documents d JOIN sources s ON s.id = d.source_id "
-                          "WHERE s.name = 'mail'").fetchone()
-        assert tuple(rows["mail"][2:4]) == mail
-        quarantined = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-        assert app.query_one("#sources-errors", DataTable).row_count == quarantined
-        assert "Daemon: stopped" in text_of(app, "#sources-daemon")
-
-        folder = tmp_path / "new-notes"
-        folder.mkdir()
-        (folder / "bees.md").write_text("# Bees\n\nThe hive by the swale needs a second super by June.\n")
-        (folder / "broken.txt").write_bytes(b"\x00\xff" * 64)
-        app.query_one("#index-path", Input).value = str(folder)
-        await pilot.click("#index-go")
-        await settle(pilot)
-        await settle(pilot)  # the overview reloads after indexing
-        assert db.execute("SELECT count(*) FROM documents WHERE title = 'Bees'").fetchone()[0] == 1
-        bar = app.query_one("#index-progress", ProgressBar)
-        assert bar.total == 2 and bar.progress == 2
-        assert [n.title for n in app._notifications][-1] == "Indexed"
-        assert app.query_one("#sources-errors", DataTable).row_count == quarantined + 1
-        from assistant.config import Config
-
-        assert str(folder.resolve()) in Config.load(sample_home).source_paths
-
-
-async def test_reindex_of_a_missing_path_names_it(sample_home, embedder):
-    app = sample_app(sample_home, embedder)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("f4", *"/no/such/folder", "enter")
-        await settle(pilot)
-        assert "/no/such/folder does not exist" in errors(app)[0].message
-
-
-async def test_suggestions_list_only_mail_without_a_reply(sample_home, embedder, tmp_path):
-    app = sample_app(sample_home, embedder)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("f5")
-        assert text_of(app, "#suggestions-note").startswith("No replies owed")  # she answered all of it
-        assert not app.query_one("#suggestions-owed", DataTable).display
-
-    from assistant.ingest.pipeline import index_paths
-
-    (tmp_path / "inbox").mkdir()
-    (tmp_path / "inbox" / "sam-gravel.eml").write_text(
-        "From: Sam Okoye <sam@fernhill.example>\nTo: priya@fernhill.example\nSubject: gravel for the paths?\n"
-        "Date: Mon, 03 Aug 2026 09:00:00 +0000\nMessage-ID: <gravel.0803@fernhill.example>\n\n"
-        "Which gravel did we settle on for the paths?\n")
-    (tmp_path / "inbox" / "stranger.eml").write_text(
-        "From: Someone New <new@elsewhere.example>\nTo: priya@fernhill.example\nSubject: hello\n"
-        "Date: Tue, 04 Aug 2026 09:00:00 +0000\nMessage-ID: <hello.0804@elsewhere.example>\n\nHi there.\n")
-    assert index_paths(app.assistant, [tmp_path / "inbox"]).failed == 0
-    app = sample_app(sample_home, embedder)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        table = app.query_one("#suggestions-owed", DataTable)
-        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
-        assert rows == [["Sam Okoye <sam@fernhill.example>", "gravel for the paths?", "2026-08-03"]]
-        assert text_of(app, "#suggestions-note").startswith("Replies you may owe")
+# (Profile, Sources and Suggestions: tests/test_tui_profile.py)
 
 
 # -- keys, palette, resize ----------------------------------------------------------------------
@@ -299,7 +215,7 @@ async def test_resizing_to_60x20_does_not_crash(sample_home, embedder):
 # -- snapshots: each area at 80x24 and 120x40 ---------------------------------------------------
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
-@pytest.mark.parametrize("area", AREAS)
+@pytest.mark.parametrize("area", ["chat", "draft"])  # the others: tests/test_tui_profile.py
 def test_snapshot(area, size, sample_home, embedder, snap_compare):
     async def show(pilot):
         await settle(pilot)

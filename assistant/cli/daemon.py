@@ -46,15 +46,6 @@ def run(state, oneshot):
     Daemon(state.home).run(oneshot=oneshot)
 
 
-def _answers(files, timeout: float = 5.0) -> dict | None:
-    from assistant.daemon.client import DaemonError, request
-
-    try:
-        return request(files.socket, {"op": "status"}, timeout=timeout)
-    except DaemonError:  # listening but not answering: starting up, or stuck
-        return None
-
-
 @daemon.command()
 @click.pass_obj
 def start(state):
@@ -63,6 +54,7 @@ def start(state):
     if files.is_running():
         click.echo(f"Already running (pid {files.read_pid()}); logs: {files.log}")
         return
+    from assistant.daemon.client import status_answer
     from assistant.store import connect
     from assistant.store.keys import unlock
 
@@ -77,7 +69,7 @@ def start(state):
     while time.monotonic() < deadline:
         if child.poll() is not None:
             raise UserError(f"the daemon exited at start with code {child.returncode}; see {files.log}")
-        if _answers(files, timeout=2.0) is not None:
+        if status_answer(files, timeout=2.0) is not None:
             click.echo(f"Started (pid {child.pid}); logs: {files.log}")
             return
         time.sleep(0.2)
@@ -108,19 +100,11 @@ def stop(state):
 @click.pass_obj
 def status(state, as_json):
     """Running or stopped, pid, queue length, last error, documents, seconds since reconciliation."""
+    from assistant.daemon.client import daemon_status
+
     files = _files(state)
-    running = files.is_running()
-    answer = _answers(files) if running else None
-    data = answer["status"] if answer else files.read_status()
-    data = {**data, "state": "running" if running else "stopped", "log": str(files.log)}
-    if running:
-        data["pid"] = files.read_pid()
-        if answer is None:
-            data["activity"] = "not answering on its socket (busy starting, or stuck: see the log)"
-    else:
-        data["pid"] = None
-    if data.get("last_reconciliation_at"):
-        data["seconds_since_reconciliation"] = round(time.time() - data["last_reconciliation_at"], 1)
+    data = daemon_status(files)
+    running = data["state"] == "running"
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return

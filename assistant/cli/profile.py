@@ -29,41 +29,22 @@ def _fact_id(value: str) -> int:
 @click.pass_obj
 def why(state, fact_id, as_json):
     """Why the assistant believes fact ID: its evidence with sources and dates, its lineage and history."""
-    from assistant.profile import facts
-    from assistant.profile.facts_summary import fact_json
+    from assistant.profile.facts_summary import describe, why_data
 
-    db = state.assistant().db
-    fact = facts.get(db, _fact_id(fact_id))
-    chain = facts.lineage(db, fact.id)
-    data = {**fact_json(db, fact), "lineage": facts.render_lineage(chain),
-            "chain": [{"id": f.id, "text": f.text, "status": f.status, "first_seen": f.first_seen} for f in chain],
-            "history": [dict(r) for r in db.query("SELECT * FROM fact_history WHERE fact_id = ? ORDER BY id", [fact.id])]}
+    data = why_data(state.assistant().db, _fact_id(fact_id))
     if as_json:
         _echo_json(data)
         return
-    click.secho(f"#{fact.id} {fact.text}", bold=True)
-    click.echo(f"  {fact.category}, {fact.status}, confidence {fact.confidence:.2f}, "
-               f"{'you said it' if fact.source == 'stated' else 'inferred from your writing'}"
-               f"{', sensitive (kept out of prompts unless pinned)' if fact.sensitive else ''}")
-    if data["lineage"]:
-        click.echo(f"  changed: {data['lineage']}")
-    if not data["evidence"]:
-        click.echo("  no evidence in your writing" + (" (you stated it)" if fact.source == "stated" else ""))
-    for e in data["evidence"]:
-        snippet = " ".join(e["text"].split())
-        click.echo(f"  - {(e['date'] or '')[:10]}  {e['source']}\n    “{snippet[:200]}{'…' if len(snippet) > 200 else ''}”")
+    click.secho(f"#{data['id']} {data['text']}", bold=True)
+    for line in describe(data):
+        click.echo(f"  {line}")
     for h in data["history"]:
         click.secho(f"  {h['at'][:16]} {h['action']}: {h['reason']}", dim=True)
 
 
 def _change(state, fact_id: str, change) -> None:
-    from assistant.store.db import write_transaction
-
-    db = state.assistant().db
-    with write_transaction(db):
-        fact = change(db, _fact_id(fact_id))
-    if fact is not None:
-        click.echo(f"#{fact.id} {fact.text}: {fact.status}")
+    fact = change(state.assistant().db, _fact_id(fact_id))
+    click.echo(f"#{fact.id} {fact.text}: {fact.status}")
 
 
 @click.command("edit")
@@ -72,12 +53,9 @@ def _change(state, fact_id: str, change) -> None:
 @click.pass_obj
 def edit(state, fact_id, text):
     """Correct the words of fact ID; it then counts as something you said."""
-    from assistant.profile import facts
+    from assistant.profile import fact_actions
 
-    if not text.strip():
-        raise UserError("the new text is empty; give the fact's words, e.g. profile edit 12 \"Lives in Denver\"")
-    _change(state, fact_id, lambda db, i: facts.update(db, i, "edited", "edited by you", text=text.strip(),
-                                                        source="stated", confidence=1.0, vector=None))
+    _change(state, fact_id, lambda db, i: fact_actions.edit(db, i, text))
 
 
 @click.command("pin")
@@ -85,9 +63,9 @@ def edit(state, fact_id, text):
 @click.pass_obj
 def pin(state, fact_id):
     """Confirm fact ID: never superseded or dropped, and used in prompts even if sensitive."""
-    from assistant.profile import facts
+    from assistant.profile import fact_actions
 
-    _change(state, fact_id, lambda db, i: facts.update(db, i, "pinned", "pinned by you", status="pinned"))
+    _change(state, fact_id, fact_actions.pin)
 
 
 @click.command("reject")
@@ -95,9 +73,9 @@ def pin(state, fact_id):
 @click.pass_obj
 def reject(state, fact_id):
     """Mark fact ID wrong: it leaves prompts and is never inferred again from the same evidence."""
-    from assistant.profile import facts
+    from assistant.profile import fact_actions
 
-    _change(state, fact_id, facts.reject)
+    _change(state, fact_id, fact_actions.reject)
 
 
 @click.command("forget")
@@ -118,37 +96,10 @@ def forget(state, fact_id):
 @click.pass_obj
 def add(state, text, category):
     """Tell the assistant a fact about you, e.g. profile add "I live in Denver"."""
-    from assistant.profile import extract, facts
-    from assistant.store.db import write_transaction
+    from assistant.profile import fact_actions
 
-    text = text.strip()
-    if not text:
-        raise UserError('the fact is empty; e.g. assistant profile add "I am vegetarian"')
-    if category and category not in extract.CATEGORIES:
-        raise UserError(f"unknown category {category!r}; use one of: {', '.join(extract.CATEGORIES)}")
     assistant = state.assistant()
-    db = assistant.db
-    found = (extract.typed(text) or [None])[0]
-    text = found.text if found and found.subject else text  # "I moved to Denver" → "Lives in Denver"
-    subject = found.subject if found else None
-    category = category or (found.category if found else "life")
-    with write_transaction(db):
-        older = next(db.query("SELECT id FROM facts WHERE subject = ? AND status = 'active' ORDER BY last_seen DESC",
-                              [subject]), None) if subject else None
-        fact_id = facts.insert(db, text=text, category=category, confidence=1.0, seen=_now(), subject=subject,
-                               source="stated", vector=assistant.embedder.encode([text])[0],
-                               sensitive=bool(found and found.sensitive), supersedes=older["id"] if older else None,
-                               reason="added by you")
-        if older:
-            facts.update(db, older["id"], "superseded", f"superseded by fact {fact_id}, which you added",
-                         status="superseded")
-    click.echo(f"#{fact_id} {text}: added ({category})" + (f", replacing #{older['id']}" if older else ""))
-
-
-def _now() -> str:
-    from assistant.store.documents import now
-
-    return now()
+    click.echo(fact_actions.add(assistant.db, assistant.embedder, text, category).summary())
 
 
 def refresh_with_progress(assistant, console=None) -> str:

@@ -83,3 +83,27 @@ def run_skill(socket_path: Path, name: str, options: dict, on_text: Callable[[st
     answer = request(socket_path, {"op": "skill", "name": name, "options": options, "stream": on_text is not None},
                      timeout=timeout, on_piece=on_text)
     return None if answer is None else answer["result"]
+def status_answer(files, timeout: float = 5.0) -> dict | None:
+    """The daemon's answer to a status request, or None when it is not listening or not answering."""
+    try:
+        return request(files.socket, {"op": "status"}, timeout=timeout)
+    except DaemonError:  # listening but not answering: starting up, or stuck
+        return None
+
+
+def daemon_status(files, timeout: float = 5.0) -> dict:
+    """What `assistant daemon status` and the TUI's Sources area report: state (running or stopped),
+    pid, activity, queue, documents, last error and seconds since the last reconciliation; from
+    the socket while the daemon runs, else from the status file it left (`files`: `DaemonFiles`)."""
+    import time
+
+    running = files.is_running()
+    answer = status_answer(files, timeout) if running else None
+    data = answer["status"] if answer else files.read_status()
+    data = {**data, "state": "running" if running else "stopped", "log": str(files.log),
+            "pid": files.read_pid() if running else None}
+    if running and answer is None:
+        data["activity"] = "not answering on its socket (busy starting, or stuck: see the log)"
+    if data.get("last_reconciliation_at"):
+        data["seconds_since_reconciliation"] = round(time.time() - data["last_reconciliation_at"], 1)
+    return data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from assistant.profile import facts
 from assistant.profile.persona import current_persona
 
@@ -13,6 +15,35 @@ def fact_json(db, fact: facts.Fact) -> dict:
             "evidence": [{"chunk_id": e["chunk_id"], "text": e["text"][:EVIDENCE_CHARS], "source": e["source"],
                           "date": e["date"]} for e in facts.evidence(db, fact.id)],
             "lineage": facts.render_lineage(facts.lineage(db, fact.id)) if fact.supersedes else ""}
+
+
+def why_data(db, fact_id: int) -> dict:
+    """Why the assistant believes a fact: the fact, its evidence, its lineage (the chain of facts it
+    superseded or was superseded by) and its history; what `profile why` and the TUI show."""
+    fact = facts.get(db, fact_id)
+    chain = facts.lineage(db, fact.id)
+    return {**fact_json(db, fact), "lineage": facts.render_lineage(chain),
+            "chain": [{"id": f.id, "text": f.text, "status": f.status, "first_seen": f.first_seen} for f in chain],
+            "history": [dict(r) for r in db.query("SELECT * FROM fact_history WHERE fact_id = ? ORDER BY id",
+                                                  [fact.id])]}
+
+
+def describe(data: dict, snippet_chars: int = 200, short_sources: bool = False) -> list[str]:
+    """A `why_data` as lines of plain text: what kind of fact it is, how it changed, and each piece of
+    evidence (its source as the file's name alone with `short_sources`)."""
+    lines = [f"{data['category']}, {data['status']}, confidence {data['confidence']:.2f}, "
+             f"{'you said it' if data['source'] == 'stated' else 'inferred from your writing'}"
+             f"{', sensitive (kept out of prompts unless pinned)' if data['sensitive'] else ''}"]
+    if data["lineage"]:
+        lines.append(f"changed: {data['lineage']}")
+    if not data["evidence"]:
+        lines.append("no evidence in your writing" + (" (you stated it)" if data["source"] == "stated" else ""))
+    for e in data["evidence"]:
+        snippet = " ".join(e["text"].split())
+        source = PurePath(e["source"]).name if short_sources else e["source"]
+        lines.append(f"- {(e['date'] or '')[:10]}  {source}")
+        lines.append(f"  “{snippet[:snippet_chars]}{'…' if len(snippet) > snippet_chars else ''}”")
+    return lines
 
 
 def facts_data(db) -> dict:

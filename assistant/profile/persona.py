@@ -48,6 +48,12 @@ def latest_version(db) -> dict | None:
     return {**row, "statements": json.loads(row["statements"])} if row else None
 
 
+def versions(db) -> list[dict]:
+    """Every persona version, newest first, with its statements (each with its gain and whether it was kept)."""
+    return [{**row, "statements": json.loads(row["statements"])}
+            for row in db.query("SELECT * FROM persona_versions ORDER BY id DESC")]
+
+
 def candidate_statements(db, style_notes: list[str]) -> list[Statement]:
     """Style notes, then the most confident active facts that may reach a prompt (not sensitive unless pinned)."""
     statements = [Statement(note, "style") for note in style_notes]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -21,12 +20,15 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.suggester import SuggestFromList
-from textual.widgets import (Button, DataTable, Footer, Input, ProgressBar, Static, TabbedContent, TabPane,
-                             TextArea)
+from textual.widgets import Button, Footer, Input, Static, TabbedContent, TabPane, TextArea
 
 from assistant.core import Assistant
 from assistant.home import Home
 from assistant.tui import data
+from assistant.tui.pane import StorePane
+from assistant.tui.profile import ProfilePane
+from assistant.tui.sources import SourcesPane
+from assistant.tui.suggestions import SuggestionsPane
 
 AREAS = {"chat": "Chat", "draft": "Draft", "profile": "Profile", "sources": "Sources", "suggestions": "Suggestions"}
 
@@ -43,12 +45,6 @@ CHAT_HELP = ("/draft INSTRUCTION  open Draft with this request and start it\n"
              "/forget             delete this session's file and start a new one\n"
              "/help               this list\n"
              "Keys: F1-F5 switch areas, ctrl+p commands, ? keys (outside a text box), ctrl+q quit.")
-NO_FACTS = ("Facts about you are not learned yet: when they are, each will be listed here with its "
-            "evidence, for you to edit or delete. Below is only what your own emails show.")
-OWED = ("Replies you may owe: mail from people you have written to at least twice that no email of yours "
-        "in the store answers. Other suggestions arrive with the suggest skill, which has not landed yet.")
-NONE_OWED = ("No replies owed: every email from the people you write to has an answer from you in the store. "
-             "Other suggestions arrive with the suggest skill, which has not landed yet.")
 
 
 def _describe(exc: BaseException) -> str:
@@ -99,14 +95,9 @@ class AssistantApp(App):
     .turn-answer { margin-bottom: 1; }
     #draft-form { width: 2fr; }
     #draft-why { width: 1fr; min-width: 24; padding: 0 1; border-left: solid $primary; }
-    #draft-buttons, #index-row { height: auto; }
-    #draft-buttons Button, #index-row Button { margin-right: 1; min-width: 8; }
+    #draft-buttons { height: auto; }
+    #draft-buttons Button { margin-right: 1; min-width: 8; }
     #draft-text { height: 1fr; min-height: 4; }
-    #index-path { width: 1fr; }
-    #index-progress { display: none; }
-    #index-progress.running { display: block; }
-    DataTable { height: auto; max-height: 12; margin-bottom: 1; }
-    .heading { text-style: bold; margin-top: 1; }
     """
     BINDINGS = [
         Binding("f1", "area('chat')", "Chat"),
@@ -150,39 +141,20 @@ class AssistantApp(App):
                     yield Static("Why this draft: the exemplars and style notes it used appear here.",
                                  id="draft-why", markup=False)
             with TabPane("Profile", id="profile"):
-                with VerticalScroll():
-                    yield Static(NO_FACTS, id="profile-facts", markup=False)
-                    yield Static("How you write", classes="heading")
-                    yield Static("Reading your profile…", id="profile-style", markup=False)
-                    yield DataTable(id="profile-people", cursor_type="row", zebra_stripes=True)
+                yield ProfilePane()
             with TabPane("Sources", id="sources"):
-                with VerticalScroll():
-                    yield Static("Daemon: …", id="sources-daemon", markup=False)
-                    yield DataTable(id="sources-counts", cursor_type="row", zebra_stripes=True)
-                    yield Static("Could not be read", id="sources-errors-heading", classes="heading")
-                    yield DataTable(id="sources-errors", cursor_type="row", zebra_stripes=True)
-                    with Horizontal(id="index-row"):
-                        yield Input(placeholder="Folder or mailbox to add (empty: configured paths)",
-                                    id="index-path")
-                        yield Button("Re-index", id="index-go", variant="primary")
-                    yield ProgressBar(id="index-progress", show_eta=False)
+                yield SourcesPane()
             with TabPane("Suggestions", id="suggestions"):
-                with VerticalScroll():
-                    yield Static("Looking for mail you have not answered…", id="suggestions-note", markup=False)
-                    yield DataTable(id="suggestions-owed", cursor_type="row", zebra_stripes=True)
+                yield SuggestionsPane()
         yield Footer()
 
     def on_mount(self) -> None:
         self.theme = "ansi-dark"  # the terminal's own colours
-        self.query_one("#profile-people", DataTable).add_columns("correspondent", "emails", "greeting", "sign-off")
-        self.query_one("#sources-counts", DataTable).add_columns("source", "kind", "documents", "yours", "others")
-        self.query_one("#sources-errors", DataTable).add_columns("file", "source", "reason")
-        self.query_one("#suggestions-owed", DataTable).add_columns("from", "subject", "date")
         self.query_one("#chat-input", Input).focus()
 
     def on_ready(self) -> None:
         """After the first frame: worker threads importing the store and models would slow it down."""
-        self.load_overview()
+        self.reload()
         if self.preload:
             self.load_models()
 
@@ -222,75 +194,36 @@ class AssistantApp(App):
             except Exception as exc:  # noqa: BLE001
                 self.fail("Drafting model unavailable: chat answers and drafts will not work", exc)
 
+    def reload(self) -> None:
+        """Read the store again into every area: at start and after indexing."""
+        self.load_overview()
+        for pane in self.query(StorePane):
+            pane.reload()
+
     @work(thread=True, exclusive=True, group="overview")
     def load_overview(self) -> None:
-        """Counts, errors, daemon state, style profile and correspondents, read off the UI thread."""
-        from assistant.daemon.runtime import DaemonFiles
-        from assistant.profile.style import stored_style
-
+        """What Chat and Draft need from the store (is it empty; whom the person writes to), off the UI thread."""
         try:
             with self.reader() as db:
-                documents = data.document_count(db)
-                counts, errors = data.source_counts(db), data.quarantine(db)
-                style, people, owed = stored_style(db), data.correspondents(db), data.unanswered(db)
-            files = DaemonFiles(self.assistant.home)
-            daemon = "running" if files.is_running() else "stopped (start it: assistant daemon start)"
+                documents, people = data.document_count(db), data.correspondents(db)
         except Exception as exc:  # noqa: BLE001
             self.fail("Could not read the store", exc)
             return
-        self.call_from_thread(self._show_overview, documents, counts, errors, style, people, daemon)
-        self.call_from_thread(self._show_owed, owed)
+        self.call_from_thread(self._show_overview, documents, people)
 
-    def _show_overview(self, documents, counts, errors, style, people, daemon) -> None:
+    def _show_overview(self, documents, people) -> None:
         if documents == 0:
             self.query_one("#chat-hint", Static).update(WELCOME)
-        self.query_one("#sources-daemon", Static).update(
-            f"Daemon: {daemon}.  {documents} documents in the store.")
-        table = self.query_one("#sources-counts", DataTable)
-        table.clear()
-        for row in counts:
-            table.add_row(row["source"], row["kind"], row["documents"], row["mine"], row["documents"] - row["mine"])
-        self.query_one("#sources-errors-heading", Static).update(
-            f"Could not be read: {len(errors)}" + ("" if errors else " (everything indexed was stored)"))
-        errors_table = self.query_one("#sources-errors", DataTable)
-        errors_table.clear()
-        for row in errors:
-            errors_table.add_row(Path(row["uri"]).name, row["source"], Text(row["reason"]))
-        self._show_style(style)
         self.query_one("#draft-to", Input).suggester = SuggestFromList(people, case_sensitive=False)
 
-    def _show_owed(self, owed: list[dict]) -> None:
-        self.query_one("#suggestions-note", Static).update(OWED if owed else NONE_OWED)
-        table = self.query_one("#suggestions-owed", DataTable)
-        table.clear()
-        table.display = bool(owed)
-        for row in owed:
-            table.add_row(Text(row["from"]), Text(row["subject"]), row["date"])
-
-    def _show_style(self, style) -> None:
-        box = self.query_one("#profile-style", Static)
-        if not style.emails:
-            box.update("No email written by you yet, so no style profile. Check that the emails in your "
-                       "config's [me] section match your From address (`assistant whoami`).")
-            return
-        lines = [f"From {style.emails} emails you sent, about {style.median_words} words each."]
-        if style.greetings:
-            lines.append("Greetings: " + ", ".join(f"“{g}” ×{n}" for g, n in style.greetings))
-        if style.signoffs:
-            lines.append("Sign-offs: " + ", ".join(f"“{' / '.join(s.splitlines())}” ×{n}"
-                                                   for s, n in style.signoffs))
-        per = style.per_100_words
-        lines.append(f"Per 100 words: {per['em_dash']} em-dashes, {per['semicolon']} semicolons, "
-                     f"{per['exclamation']} exclamation marks.")
-        if style.phrases:
-            lines.append("Phrases that set you apart: " + ", ".join(f"“{p}”" for p in style.phrases[:6]))
-        box.update("\n".join(lines))
-        table = self.query_one("#profile-people", DataTable)
-        table.clear()
-        for address, emails in style.correspondents:
-            habits = style.by_correspondent.get(address, {})
-            table.add_row(address, emails, habits.get("greeting", "—"),
-                          " / ".join(habits.get("signoff", "—").splitlines()))
+    @on(SuggestionsPane.DraftRequested)
+    def draft_from_suggestion(self, request: SuggestionsPane.DraftRequested) -> None:
+        """A suggestion to draft from (Suggestions area): the Draft area, filled in as `assistant draft
+        --from-suggestion ID` would, ready for Enter. (`request.reply_to`: the email it answers, if any.)"""
+        self.query_one("#draft-instruction", Input).value = request.instruction
+        self.query_one("#draft-to", Input).value = request.to or ""
+        self.action_area("draft")
+        self.notify("Check the request, then press Enter to draft it.", title="Draft from a suggestion")
 
     # -- actions --------------------------------------------------------------------------------
 
@@ -324,7 +257,7 @@ class AssistantApp(App):
 
     def action_reindex(self) -> None:
         self.action_area("sources")
-        self.reindex(self.query_one("#index-path", Input).value.strip())
+        self.query_one(SourcesPane).index_pressed()
 
     def action_save_eml(self) -> None:
         text = self.query_one("#draft-text", TextArea).text.strip()
@@ -475,47 +408,6 @@ class AssistantApp(App):
     def _show_draft(self, text: str, why: str) -> None:
         self.query_one("#draft-text", TextArea).text = text
         self.query_one("#draft-why", Static).update(Text(why))
-
-    # -- sources --------------------------------------------------------------------------------
-
-    @on(Button.Pressed, "#index-go")
-    @on(Input.Submitted, "#index-path")
-    def index_pressed(self) -> None:
-        self.reindex(self.query_one("#index-path", Input).value.strip())
-
-    @work(thread=True, exclusive=True, group="index")
-    def reindex(self, extra: str) -> None:
-        from assistant.config import remember_source_path
-        from assistant.ingest.pipeline import Indexer
-
-        bar = self.query_one("#index-progress", ProgressBar)
-        paths = [Path(extra).expanduser()] if extra else [Path(p) for p in self.assistant.config.source_paths]
-        if not paths:
-            self.call_from_thread(self.notify, "No source paths are configured yet: type a folder or mailbox in "
-                                  "the box and press Re-index.", title="Nothing to index", severity="error")
-            return
-        missing = [str(p) for p in paths if not p.exists()]
-        if missing:
-            self.call_from_thread(self.notify, f"{', '.join(missing)} does not exist; check the path.",
-                                  title="Nothing to index there", severity="error")
-            return
-        try:
-            with self.lock:
-                indexer = Indexer(self.assistant)
-                units = indexer.discover(paths)
-                self.call_from_thread(bar.update, total=max(len(units), 1), progress=0)
-                self.call_from_thread(bar.add_class, "running")
-                indexer.on_progress = lambda path: self.call_from_thread(bar.advance, 1)
-                report = indexer.run(paths, units)
-            for path in paths:
-                remember_source_path(self.assistant.home, path.resolve())
-        except Exception as exc:  # noqa: BLE001
-            self.fail("Indexing failed", exc)
-            return
-        self.call_from_thread(bar.update, total=max(len(units), 1), progress=max(len(units), 1))
-        self.call_from_thread(self.notify, report.summary(), title="Indexed")
-        self.call_from_thread(self.load_overview)
-
 
 def make_app(home: Home | str | None = None, assistant: Assistant | None = None, *, preload: bool = True,
              max_tokens: int = 220) -> AssistantApp:

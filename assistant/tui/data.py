@@ -19,10 +19,11 @@ from assistant.store.sealed import seal, sealing, unseal
 
 
 def source_counts(db) -> list[dict]:
-    """Documents per source: how many, and how many of them the person wrote."""
+    """Documents per source: how many, how many of them the person wrote, and when one was last stored."""
     return [dict(row) for row in db.query(
         "SELECT s.name AS source, s.kind AS kind, count(d.id) AS documents, "
-        "coalesce(sum(d.author_is_me), 0) AS mine FROM sources s LEFT JOIN documents d ON d.source_id = s.id "
+        "coalesce(sum(d.author_is_me), 0) AS mine, max(d.indexed_at) AS last_sync "
+        "FROM sources s LEFT JOIN documents d ON d.source_id = s.id "
         "GROUP BY s.id HAVING count(d.id) > 0 ORDER BY count(d.id) DESC, s.name"
     )]
 
@@ -109,26 +110,3 @@ class Session:
         existed = self.path.exists()
         self.path.unlink(missing_ok=True)
         return existed
-
-
-def unanswered(db, min_emails: int = 2, limit: int = 20) -> list[dict]:
-    """Mail to the person, newest first, from someone they have written to at least `min_emails`
-    times, that no email of theirs in the store answers (by In-Reply-To or References)."""
-    from email.utils import parseaddr
-
-    answered: set[str] = set()
-    written: Counter = Counter()
-    for row in db.query("SELECT recipients, meta FROM documents WHERE author_is_me = 1 AND kind = 'mail'"):
-        meta = json.loads(row["meta"] or "{}")
-        answered.add(meta.get("in_reply_to") or "")
-        answered.update(meta.get("references") or [])
-        written.update(address.lower() for address in json.loads(row["recipients"] or "[]"))
-    owed = []
-    for row in db.query("SELECT title, author, created_at, meta FROM documents WHERE author_is_me = 0 "
-                        "AND kind = 'mail' AND uri NOT LIKE '%#attachment/%' ORDER BY created_at DESC"):
-        message_id = json.loads(row["meta"] or "{}").get("message_id")
-        sent_them = written[parseaddr(row["author"] or "")[1].lower()]
-        if message_id and message_id not in answered and sent_them >= min_emails:
-            owed.append({"from": row["author"], "subject": row["title"] or "(no subject)",
-                         "date": (row["created_at"] or "")[:10], "emails_to_them": sent_them})
-    return owed[:limit]
