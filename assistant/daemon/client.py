@@ -83,6 +83,8 @@ def run_skill(socket_path: Path, name: str, options: dict, on_text: Callable[[st
     answer = request(socket_path, {"op": "skill", "name": name, "options": options, "stream": on_text is not None},
                      timeout=timeout, on_piece=on_text)
     return None if answer is None else answer["result"]
+
+
 def status_answer(files, timeout: float = 5.0) -> dict | None:
     """The daemon's answer to a status request, or None when it is not listening or not answering."""
     try:
