@@ -106,6 +106,7 @@ def test_suggest_finds_unanswered_mail_and_open_promises(sample_assistant, sampl
     assert hannah["evidence"] == "Could you send the September receipts for the studio card?"
     assert hannah["suggested_reply"].startswith("Hiya Hannah,") and hannah["reply_source"] == "template"
     assert hannah["date"] == "2026-10-20" and hannah["uri"].endswith("hannah-q3.eml")
+    assert hannah["reply_to"] == "<hannah-q3@test.example>"  # its draft answers in the thread
 
     promises = {i["evidence"]: i for i in items if i["kind"] == "commitment"}
     marcus = promises[MARCUS_PROMISE]

@@ -323,7 +323,7 @@ async def test_suggestions_show_the_skill_list_and_enter_opens_the_draft(facts_h
         await pilot.press("up", "enter")
         await settle(pilot)
         assert app.query_one(TabbedContent).active == "draft"
-        instruction, to = skill.draft_request(app.assistant, items[0].id)  # what draft --from-suggestion uses
+        instruction, to, reply_to = skill.draft_request(app.assistant, items[0].id)  # what draft --from-suggestion uses
         assert app.query_one("#draft-instruction", Input).value == instruction
         assert app.query_one("#draft-to", Input).value == to == "sam@fernhill.example"
         # the message the app is handed carries the email to answer; a promise has none

@@ -106,16 +106,11 @@ class SuggestionsPane(StorePane):
     @work(thread=True, exclusive=True, group="suggestion-draft")
     def request_draft(self, suggestion_id: str) -> None:
         """Turn the item into a draft request as `draft --from-suggestion` does, and hand it to the app."""
-        import json
-
         app = self.app
         try:
             with app.lock:
-                instruction, to = app.assistant.skill("suggest").draft_request(app.assistant, suggestion_id)
-                item = self.items[suggestion_id]
-                meta = app.assistant.db.execute("SELECT meta FROM documents WHERE uri = ?", [item.uri]).fetchone()
+                instruction, to, reply_to = app.assistant.skill("suggest").draft_request(app.assistant, suggestion_id)
         except Exception as exc:  # noqa: BLE001
             app.fail("Could not turn the suggestion into a draft", exc)
             return
-        reply_to = json.loads(meta[0] or "{}").get("message_id") if meta and item.kind == "unanswered" else None
         app.call_from_thread(self.post_message, self.DraftRequested(instruction, to, reply_to))

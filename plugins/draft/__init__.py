@@ -246,7 +246,8 @@ def register_commands(cli):
 
         assistant = ctx.obj.assistant()
         if suggestion:
-            request, to = assistant.skill("suggest").draft_request(assistant, suggestion)
+            request, to, thread = assistant.skill("suggest").draft_request(assistant, suggestion)
+            reply_to = reply_to or thread
             instruction = f"{request}; also: {instruction}" if instruction.strip() else request
         if not instruction.strip() and not reply_to:
             raise UserError("nothing to draft: give an INSTRUCTION, --reply-to a message to answer, "

@@ -52,12 +52,14 @@ class SuggestSkill:
     def run(self, assistant, **options) -> list:
         return suggestions(assistant)
 
-    def draft_request(self, assistant, suggestion_id: str) -> tuple[str, str]:
-        """(the draft instruction, whom it is to: an address the person has written to) for an item."""
+    def draft_request(self, assistant, suggestion_id: str) -> tuple[str, str, str | None]:
+        """(the draft instruction, whom it is to: an address the person has written to, the
+        Message-ID to answer in its thread or None) for an item."""
         from assistant.prompt.suggest import draft_request
 
         item = find(assistant, suggestion_id)
-        return draft_request(item.kind, item.person, item.document, item.date, item.evidence), item.address
+        return (draft_request(item.kind, item.person, item.document, item.date, item.evidence), item.address,
+                item.reply_to or None)
 
 
 @hookimpl

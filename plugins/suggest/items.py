@@ -51,6 +51,7 @@ class Suggestion:
     evidence: str  # the sentence: the unanswered mail's first line, or the promise as written
     suggested_reply: str = ""
     reply_source: str = ""  # "template": the suggested reply is filled in, not generated
+    reply_to: str = ""  # the unanswered email's Message-ID: its draft answers in the thread
 
 
 def suggestion_id(kind: str, document: str, date: str, evidence: str) -> str:
@@ -125,7 +126,8 @@ def unanswered(mail: list[Mail], people: dict, reply_line) -> list[Suggestion]:
         evidence = _first_line(m.text)
         name = person.name or m.sender
         items.append(Suggestion(suggestion_id("unanswered", m.title, m.date, evidence), "unanswered", name, m.sender,
-                                m.title, m.uri, m.date, evidence, reply_line(m.sender, name, m.title), "template"))
+                                m.title, m.uri, m.date, evidence, reply_line(m.sender, name, m.title), "template",
+                                m.message_id))
     return items
 
 
