@@ -3,7 +3,8 @@
 1. Embed the query (float32) and take its sign bits.
 2. Binary shortlist: the nearest codes by Hamming distance (in memory), narrowed by
    scoring the float query against their sign bits (still in memory).
-3. Rescore the shortlist with its int8 codes, read from the store, against the float query.
+3. Rescore the shortlist with its int8 codes against the float query: held in memory beside
+   the binary codes when they fit (`INT8_IN_MEMORY`), else read from the store.
 4. FTS5 BM25 over the chunk text and its context (a chat message's predecessor), in parallel.
 5. Reciprocal rank fusion of the two lists. The text list weighs in proportion to how much
    of the question its best match contains (`text_coverage`): questions that avoid the
