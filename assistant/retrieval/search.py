@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 import numpy as np
@@ -78,7 +78,7 @@ class Filters:
         return (" AND ".join(clauses) or "1"), params
 
     def active(self) -> bool:
-        return any(v is not None for v in asdict(self).values())
+        return any(getattr(self, f.name) is not None for f in fields(self))  # asdict deep-copies: 0.2 ms a query
 
 
 @dataclass
