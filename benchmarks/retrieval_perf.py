@@ -8,10 +8,13 @@ sentences and real questions. Ground truth is the float32 exact top-k.
 
 The codes live where the product keeps them: binary in the in-process `BinaryIndex`,
 int8 in a real SQLite store (the `vectors` table), read only for the shortlist.
+`previous_ranking` is the rescoring stage as it was before the one-statement read and the
+flat sign-bit table, timed in the same run as the reference for the change.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -21,8 +24,8 @@ import numpy as np
 
 from assistant.config import Config
 from assistant.embedding.quantize import Int8Scale, binary_codes, calibrate, int8_codes
-from assistant.retrieval.binary_index import BinaryIndex
-from assistant.retrieval.search import Filters, hamming_size, shortlist_size, vector_ranking
+from assistant.retrieval.binary_index import _BYTE_BITS, BinaryIndex
+from assistant.retrieval.search import Filters, hamming_size, int8_fits, shortlist_size, vector_ranking
 from assistant.store import connect
 
 NOISE = 0.02  # per-dimension σ; a unit 384-d vector has ≈0.05 per dimension
@@ -53,6 +56,26 @@ def write_store(path: Path, ids: np.ndarray, binary: np.ndarray, int8: np.ndarra
             ((int(i), MODEL, b.tobytes(), c.tobytes()) for i, b, c in zip(ids, binary, int8)),
         )
     return db
+
+
+def previous_ranking(db, index: BinaryIndex, scale: Int8Scale, query: np.ndarray, n: int,
+                     shortlist: int) -> list[tuple[int, float, int]]:
+    """The unfiltered vector stage as it was: 2-D table refine, int8 codes read in `IN (...)` batches of 500."""
+    rows, dist = index.search_rows(binary_codes(query[None, :])[0], hamming_size(shortlist))
+    codes = index.codes[rows]
+    table = _BYTE_BITS @ query.reshape(-1, 8).T
+    scores = table[codes, np.arange(codes.shape[1])].sum(axis=1)
+    keep = np.sort(np.argpartition(-scores, shortlist - 1)[:shortlist])
+    id_list = [int(i) for i in index.ids[rows[keep]]]
+    found: dict[int, bytes] = {}
+    ordered = sorted(id_list)
+    for start in range(0, len(ordered), 500):
+        part = ordered[start : start + 500]
+        found.update(db.execute(f"SELECT chunk_id, int8 FROM vectors WHERE chunk_id IN ({','.join('?' * len(part))})",
+                                part).fetchall())
+    matrix = np.frombuffer(b"".join(found[i] for i in id_list), dtype=np.int8).reshape(len(id_list), -1)
+    scores = scale.scores(query, matrix)
+    return [(id_list[i], float(scores[i]), int(dist[keep[i]])) for i in np.argsort(-scores, kind="stable")[:n]]
 
 
 def timed(fn: Callable, arg) -> float:
@@ -87,8 +110,13 @@ def run_size(n: int, base: np.ndarray, queries: np.ndarray, rng: np.random.Gener
     scale = Int8Scale(ranges)
     binary, int8 = binary_codes(vectors), int8_codes(vectors, ranges)
     ids = np.arange(1, n + 1, dtype=np.int64)  # chunk ids; row r is chunk r + 1
-    db = write_store(folder / f"store-{n}.db", ids, binary, int8)
-    index = BinaryIndex(ids, binary)
+    path = folder / f"store-{n}.db"
+    db = write_store(path, ids, binary, int8)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store_bytes = os.path.getsize(path)
+    # As `Searcher` loads it: the int8 codes in memory when they fit, else read from the store.
+    index = BinaryIndex(ids, binary, model=MODEL, int8=int8 if int8_fits(n, int8.shape[1]) else None)
+    from_store = BinaryIndex(ids, binary, model=MODEL)
     faiss.omp_set_num_threads(1)  # one query, one thread, as `hamming_knn` runs it
     flat = faiss.IndexBinaryFlat(binary.shape[1] * 8)  # faiss' default: a heap per query
     flat.add(binary)
@@ -107,14 +135,23 @@ def run_size(n: int, base: np.ndarray, queries: np.ndarray, rng: np.random.Gener
         "faiss IndexBinaryFlat k=100": lambda q: flat.search(binary_codes(q[None, :]), 100),
         "BinaryIndex": lambda q: index.search(binary_codes(q[None, :])[0], wide),
         "BinaryIndex + int8 rescoring": lambda q: vector_ranking(db, index, scale, q, DEPTH, nothing, shortlist),
+        "+ int8 rescoring from the store":
+            lambda q: vector_ranking(db, from_store, scale, q, DEPTH, nothing, shortlist),
+        "previous int8 rescoring": lambda q: previous_ranking(db, from_store, scale, q, DEPTH, shortlist),
     }
     times: dict[str, list[float]] = {name: [] for name in [*methods, "float32 numpy scan"]}
+    # CPU seconds of this thread, beside wall time: on a shared machine a query that spans more
+    # time slices waits more, whatever its own work (every method here runs in this thread).
+    cpu: dict[str, list[float]] = {name: [] for name in methods}
     for i, q in enumerate(queries[:timing_queries]):  # interleaved, so load from others hits all alike
         for name, fn in methods.items():
+            start = time.thread_time()
             times[name].append(timed(fn, q))
+            cpu[name].append(time.thread_time() - start)
         if i < float_queries:
             times["float32 numpy scan"].append(timed(lambda v: np.argpartition(-(vectors @ v), 10)[:10], q))
     latency = {name: stats(values) for name, values in times.items()}
+    cpu_ms = {name: stats(values) for name, values in cpu.items()}
 
     truth = top_k(vectors, queries, max(RECALL_KS))
     rescored = [[cid - 1 for cid, _, _ in vector_ranking(db, index, scale, q, DEPTH, nothing)] for q in queries]
@@ -124,12 +161,15 @@ def run_size(n: int, base: np.ndarray, queries: np.ndarray, rng: np.random.Gener
         "shortlist": shortlist,
         "hamming_k": wide,
         "latency_ms": latency,
+        "cpu_ms": cpu_ms,
         "recall@10": {
             "float32": 1.0,
             "binary": float(np.mean([recall(b[:10], t[:10]) for b, t in zip(binary_only, truth)])),
             "rescored": float(np.mean([recall(r[:10], t[:10]) for r, t in zip(rescored, truth)])),
         },
         "index_bytes_per_chunk": index.nbytes / n,
+        "int8_in_memory_bytes_per_chunk": index.int8_nbytes / n,
+        "store_bytes_per_chunk": store_bytes / n,
     }
     if recall_curve:
         result["recall_at_k"] = {

@@ -121,8 +121,11 @@ def test_a_canary_indexed_through_the_cli_is_in_no_byte_under_the_home(temp_home
     for name in ("profile.db", "profile.db-wal", "profile.db-shm"):
         assert (temp_home.root / name).stat().st_size > 0, name
     assert _holding(temp_home) == []
-    found = _search(temp_home, embedder)
+    found = _search(temp_home, embedder)  # rescoring holds the int8 codes in memory, never on disk
     assert any(CANARY in text for _, text in found)
+    codes = [r[0] for r in holder.execute("SELECT int8 FROM vectors")]
+    files = [p.read_bytes() for p in temp_home.root.rglob("*") if p.is_file()]
+    assert codes and not any(code in data for code in codes for data in files)
     holder.conn.close()
     doctor = json.loads(_ok("doctor", "--json", home=temp_home))["store"]
     assert doctor["encrypted"] and doctor["key_source"] == "keyring" and not doctor["problem"]

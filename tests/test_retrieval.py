@@ -12,6 +12,7 @@ from assistant.core import Assistant
 from assistant.embedding.quantize import binary_codes
 from assistant.ingest.pipeline import index_paths
 from assistant.retrieval.binary_index import BinaryIndex, read_codes, refine
+from assistant.retrieval import search as search_module
 from assistant.retrieval.search import Filters, Searcher, boost, vector_ranking
 
 
@@ -47,6 +48,28 @@ def test_binary_index_add_remove_search_match_brute_force():
         found, found_dist = index.search(query, 5, among=among)
         assert set(found.tolist()) <= set(among.tolist())
         assert np.array_equal(found_dist, np.sort(dist[2500:2600])[:5])
+
+
+def test_int8_codes_held_in_memory_stay_in_step_with_the_binary_ones():
+    rng = np.random.default_rng(11)
+    ids = np.arange(1, 2001, dtype=np.int64)
+    codes = rng.integers(0, 256, (2000, 48), dtype=np.uint8)
+    int8 = rng.integers(-128, 128, (2000, 384), dtype=np.int8)
+    index = BinaryIndex(ids[:1500], codes[:1500], int8=int8[:1500])
+    index.add(ids[1500:], codes[1500:], int8[1500:])  # an append
+    index.add(ids[[9, 4]], codes[[20, 21]], int8[[20, 21]])  # replacing two, out of order
+    codes[[9, 4]], int8[[9, 4]] = codes[[20, 21]], int8[[20, 21]]
+    assert index.remove(ids[100:400]) == 300
+    index.add(ids[[350, 120]], codes[[350, 120]], int8[[350, 120]])  # back in, below the top
+    keep = np.ones(2000, dtype=bool)
+    keep[100:400] = False
+    keep[[120, 350]] = True
+    assert np.array_equal(index.ids, ids[keep])
+    assert np.array_equal(index.codes, codes[keep]) and np.array_equal(index.int8, int8[keep])
+    assert index.int8_nbytes == keep.sum() * 384 and index.nbytes == keep.sum() * (48 + 8)
+    with pytest.raises(ValueError, match="int8"):
+        index.add([5000], codes[:1])
+    assert BinaryIndex(ids, codes).int8 is None and BinaryIndex(ids, codes).int8_nbytes == 0
 
 
 def test_refine_keeps_the_best_sign_bit_scores():
@@ -121,11 +144,37 @@ def test_searcher_refresh_picks_up_added_replaced_and_removed_chunks(sample_assi
     assert searcher.search("how often does the sourdough starter need feeding?", k=1)[0].text.startswith("Our sourdough")
     stored = db.execute("SELECT binary FROM vectors WHERE chunk_id = ?", [old_id]).fetchone()[0]
     assert searcher.index.codes[searcher.index.rows_of([old_id])[0]].tobytes() == stored
+    assert_int8_is_the_stores(searcher)
     shutil.rmtree(notes)
     notes.mkdir()
     index_paths(sample_assistant, [notes])
     before = len(searcher.index)
     assert searcher.refresh() == (0, 1) and len(searcher.index) == before - 1
+    assert_int8_is_the_stores(searcher)
+
+
+def assert_int8_is_the_stores(searcher: Searcher) -> None:
+    """The int8 codes the searcher holds in memory are exactly the store's, row for row."""
+    ids, _, int8 = read_codes(searcher.db, searcher.embedder.name, columns=("binary", "int8"))
+    assert np.array_equal(searcher.index.ids, ids) and np.array_equal(searcher.index.int8, int8.view(np.int8))
+
+
+def test_rescoring_from_the_store_ranks_as_from_memory(sample_assistant, embedder, monkeypatch):
+    db = sample_assistant.db
+    in_memory = Searcher(db, embedder)
+    assert in_memory.index.int8 is not None and in_memory.index.int8_nbytes == len(in_memory.index) * embedder.dim
+    monkeypatch.setattr(search_module, "INT8_IN_MEMORY", 0)  # a store too large to hold them
+    from_store = Searcher(db, embedder)
+    assert from_store.index.int8 is None
+    for vector in embedder.encode_queries(["permit submission to the city", "greyhound walks", "invoices"]):
+        memory = vector_ranking(db, in_memory.index, in_memory.scale, vector, 10, Filters(), shortlist=40)
+        stored = vector_ranking(db, from_store.index, from_store.scale, vector, 10, Filters(), shortlist=40)
+        assert len(memory) == 10 and memory == stored
+    # A chunk deleted from the store after the scan is left out, not an error.
+    gone = stored[0][0]
+    db.execute("DELETE FROM vectors WHERE chunk_id = ?", [gone])
+    again = vector_ranking(db, from_store.index, from_store.scale, vector, 10, Filters(), shortlist=40)
+    assert gone not in [cid for cid, _, _ in again] and len(again) == 10
 
 
 def test_own_writing_boost_reorders_and_defaults_change_nothing(sample_assistant, embedder):

@@ -15,6 +15,8 @@ searches.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 CODE_BYTES = 48
@@ -40,49 +42,75 @@ def hamming_knn(query_code: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.n
 
 
 class BinaryIndex:
+    """Binary codes by chunk id, and optionally each chunk's int8 code beside its binary one.
+
+    With `int8` (a store small enough to hold them, see `Searcher`), rescoring reads the
+    shortlist's int8 codes from memory; without, from the store. Every array is kept in
+    step by the same `add`/`remove`, so the int8 codes are exactly as current as the binary.
+    """
+
     def __init__(self, ids: np.ndarray | None = None, codes: np.ndarray | None = None,
-                 code_bytes: int = CODE_BYTES) -> None:
+                 code_bytes: int = CODE_BYTES, model: str | None = None, int8: np.ndarray | None = None) -> None:
+        self.model = model  # whose codes these are: rescoring reads that model's int8 codes
         self.ids = np.zeros(0, dtype=np.int64)
         self.codes = np.zeros((0, code_bytes), dtype=np.uint8)
+        self.int8: np.ndarray | None = None if int8 is None else np.zeros((0, np.shape(int8)[-1]), dtype=np.int8)
         if ids is not None and codes is not None:
-            self.add(ids, codes)
+            self.add(ids, codes, int8)
 
     @classmethod
-    def from_db(cls, db, model: str) -> "BinaryIndex":
-        index = cls()
-        index.add(*read_codes(db, model))
-        return index
+    def from_db(cls, db, model: str, int8: bool = False) -> "BinaryIndex":
+        """The index of `model`'s stored codes; `int8`: its int8 codes too, in memory."""
+        if not int8:
+            return cls(*read_codes(db, model), model=model)
+        ids, codes, int8_codes = read_codes(db, model, columns=("binary", "int8"))
+        return cls(ids, codes, model=model, int8=int8_codes.view(np.int8))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @property
     def nbytes(self) -> int:
-        """Resident bytes of the index (codes + id mapping)."""
+        """Resident bytes of the binary index (codes + id mapping)."""
         return self.ids.nbytes + self.codes.nbytes
+
+    @property
+    def int8_nbytes(self) -> int:
+        """Resident bytes of the int8 codes held for rescoring (0 when they are read from the store)."""
+        return 0 if self.int8 is None else self.int8.nbytes
 
     @property
     def max_id(self) -> int:
         return int(self.ids[-1]) if len(self.ids) else 0
 
-    def add(self, ids, codes) -> None:
-        """Add (or replace) codes for chunk ids; a batch of new, higher ids is an append."""
+    def add(self, ids, codes, int8=None) -> None:
+        """Add (or replace) codes for chunk ids; a batch of new, higher ids is an append.
+        An index that holds int8 codes needs theirs too (and one that does not, ignores them)."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if not len(ids):
             return
         codes = np.asarray(codes, dtype=np.uint8).reshape(len(ids), -1)
         if len(self.ids) and self.codes.shape[1] != codes.shape[1]:
             raise ValueError(f"codes of {codes.shape[1]} bytes added to an index of {self.codes.shape[1]}-byte codes")
+        columns = [codes]
+        if self.int8 is not None:
+            if int8 is None:
+                raise ValueError("this index holds int8 codes: add them with the binary ones")
+            columns.append(np.asarray(int8).view(np.int8).reshape(len(ids), -1))
         order = np.argsort(ids, kind="stable")
-        ids, codes = ids[order], codes[order]
+        ids, columns = ids[order], [c[order] for c in columns]
         if len(self.ids) and ids[0] <= self.ids[-1]:
             self.remove(ids)
             merged = np.concatenate([self.ids, ids])
             order = np.argsort(merged, kind="stable")
-            self.ids, self.codes = merged[order], np.concatenate([self.codes, codes])[order]
-        else:
+            self.ids = merged[order]
+            self._set_columns([np.concatenate([old, new])[order] for old, new in zip(self._columns(), columns)])
+        elif len(self.ids):
             self.ids = np.concatenate([self.ids, ids])
-            self.codes = np.concatenate([self.codes, codes]) if len(self.codes) else codes.copy()
+            self._set_columns([np.concatenate([old, new]) for old, new in zip(self._columns(), columns)])
+        else:  # the first codes set the widths
+            self.ids = ids.copy()
+            self._set_columns([c.copy() for c in columns])
 
     def remove(self, ids) -> int:
         """Drop the codes of these chunk ids (unknown ids are ignored); returns how many went."""
@@ -90,8 +118,17 @@ class BinaryIndex:
         count = int(gone.sum())
         if count:
             keep = ~gone
-            self.ids, self.codes = self.ids[keep], self.codes[keep]
+            self.ids = self.ids[keep]
+            self._set_columns([c[keep] for c in self._columns()])
         return count
+
+    def _columns(self) -> list[np.ndarray]:
+        return [self.codes] if self.int8 is None else [self.codes, self.int8]
+
+    def _set_columns(self, columns: list[np.ndarray]) -> None:
+        self.codes = columns[0]
+        if self.int8 is not None:
+            self.int8 = columns[1]
 
     def rows_of(self, ids) -> np.ndarray:
         """Row positions of those chunk ids that are in the index."""
@@ -129,45 +166,71 @@ def refine(index: BinaryIndex, query: np.ndarray, rows: np.ndarray, dist: np.nda
     """
     if len(rows) <= n:
         return rows, dist
-    codes = index.codes[rows]
-    # q·bits by table lookup: per code byte, the summed query weights of each of 256 bit patterns.
-    # (A float matrix-vector product here took 12 ms on a busy machine: BLAS threads waiting.)
-    weights = np.zeros(codes.shape[1] * 8, dtype=np.float32)
+    order = np.argsort(rows)  # gathering in row order reads memory forwards: 0.15 vs 0.5 ms for 8,000 of 1M
+    codes = index.codes[rows[order]]
+    width = codes.shape[1]
+    # q·bits by table lookup: per code byte, the summed query weights of each of its 256 bit
+    # patterns, flattened so one `take` with 16-bit offsets reads them all (1.3 ms for 8,000
+    # codes against 2.3 ms for 2-D fancy indexing; a float matrix-vector product took 12 ms on a
+    # busy machine: BLAS threads waiting).
+    weights = np.zeros(width * 8, dtype=np.float32)
     weights[: len(query)] = query
-    table = _BYTE_BITS @ weights.reshape(-1, 8).T  # (256, code bytes)
-    scores = table[codes, np.arange(codes.shape[1])].sum(axis=1)
+    table = (_BYTE_BITS @ weights.reshape(-1, 8).T).T.ravel()  # (code bytes × 256)
+    scores = np.empty(len(rows), dtype=np.float32)
+    scores[order] = np.take(table, codes + _byte_offsets(width)).sum(axis=1)
     keep = np.argpartition(-scores, n - 1)[:n]
     keep.sort()  # keep Hamming order among the survivors
     return rows[keep], dist[keep]
 
 
-def read_codes(db, model: str, after: int = 0, upto: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(chunk ids, binary codes) stored for `model` with after < chunk id <= upto, in id order."""
+def _byte_offsets(width: int) -> np.ndarray:
+    """Where each code byte's 256 entries start in the flattened lookup table (fits 16 bits up to 256 bytes)."""
+    return np.arange(width, dtype=np.uint16) * 256
+
+
+def read_codes(db, model: str, after: int = 0, upto: int | None = None,
+               columns: tuple[str, ...] = ("binary",)) -> tuple[np.ndarray, ...]:
+    """(chunk ids, then one array of codes per column: "binary", "int8") stored for `model` with
+    after < chunk id <= upto, in id order."""
     rows = db.execute(
-        "SELECT chunk_id, binary FROM vectors WHERE model = ? AND chunk_id > ? AND chunk_id <= ? ORDER BY chunk_id",
+        f"SELECT chunk_id, {_columns_sql(columns, '')} FROM vectors WHERE model = ? AND chunk_id > ? AND chunk_id <= ? "
+        "ORDER BY chunk_id",
         [model, after, (1 << 63) - 1 if upto is None else upto],
     ).fetchall()
-    return _arrays(rows)
+    return _arrays(rows, len(columns))
 
 
-def _arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
+def _columns_sql(columns: tuple[str, ...], table: str) -> str:
+    if not columns or set(columns) - {"binary", "int8"}:
+        raise ValueError(f"code columns are binary and int8, not {columns!r}")
+    return ", ".join(table + c for c in columns)
+
+
+def _arrays(rows: list, columns: int) -> tuple[np.ndarray, ...]:
+    """(ids, uint8 code matrix per column) from (chunk id, blob, …) rows."""
     if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, CODE_BYTES), dtype=np.uint8)
+        return np.zeros(0, dtype=np.int64), *(np.zeros((0, CODE_BYTES), dtype=np.uint8) for _ in range(columns))
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    codes = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(rows), -1)
-    return ids, codes
+    return ids, *(np.frombuffer(b"".join(r[c] for r in rows), dtype=np.uint8).reshape(len(rows), -1)
+                  for c in range(1, columns + 1))
 
 
-def read_codes_of(db, model: str, ids) -> tuple[np.ndarray, np.ndarray]:
-    """(chunk ids, binary codes) stored for `model` among `ids`, in id order; absent ids are left out."""
-    ids = sorted(int(i) for i in ids)
-    rows = []
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        marks = ",".join("?" * len(part))
-        rows += db.execute(f"SELECT chunk_id, binary FROM vectors WHERE model = ? AND chunk_id IN ({marks}) "
-                           "ORDER BY chunk_id", [model, *part]).fetchall()
-    return _arrays(rows)
+def read_codes_of(db, model: str | None, ids, columns: tuple[str, ...] = ("binary",)) -> tuple[np.ndarray, ...]:
+    """(chunk ids, then one array of codes per column) stored for `model` (None: whichever is stored)
+    among `ids`, in id order; absent ids are left out.
+
+    One statement for any number of ids: the sorted ids travel as one JSON array walked by
+    `json_each` (CROSS JOIN keeps it the outer loop, so each id is one primary-key lookup and
+    neighbouring ids share B-tree pages). 800 int8 codes of 1M: 0.7 ms, against 4.0 ms for
+    sorted `IN (...)` batches of 500 (measured in one run).
+    """
+    wanted = json.dumps(np.unique(np.asarray(ids, dtype=np.int64)).tolist())  # sorted
+    which = "" if model is None else "WHERE v.model = ?"
+    rows = db.execute(f"SELECT v.chunk_id, {_columns_sql(columns, 'v.')} FROM json_each(?) AS j "
+                      f"CROSS JOIN vectors AS v ON v.chunk_id = j.value {which}",
+                      [wanted] + ([] if model is None else [model])).fetchall()
+    rows.sort(key=lambda r: r[0])  # already in order in practice; cheaper here than ORDER BY's temp B-tree
+    return _arrays(rows, len(columns))
 
 
 def change_mark(db) -> int:
