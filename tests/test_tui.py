@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static, TabbedContent
 
 from assistant.core import Assistant  # noqa: E402
 from assistant.tui.app import make_app  # noqa: E402
+from assistant.tui.chat import ChatArea  # noqa: E402
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 
@@ -103,14 +104,14 @@ async def test_chat_cites_passages_answers_and_saves_the_session(sample_home, em
         assert len(date) == 10 and date[4] == "-"
         answer = str(app.query(".turn-answer").last().render())
         assert answer
-        lines = [json.loads(line) for line in app.session.path.read_text().splitlines()]
+        lines = [json.loads(line) for line in app.query_one(ChatArea).session.path.read_text().splitlines()]
         assert [line["role"] for line in lines] == ["user", "assistant"]
         assert lines[0]["text"] == "what did I tell Sam about planting week?" and lines[1]["text"] == answer
-        assert app.session.path.parent == sample_home.root / "sessions"
-        saved = app.session.path
+        assert app.query_one(ChatArea).session.path.parent == sample_home.root / "sessions"
+        saved = app.query_one(ChatArea).session.path
         await pilot.press(*"/forget", "enter")
         await pilot.pause()
-        assert not saved.exists() and app.session.path != saved
+        assert not saved.exists() and app.query_one(ChatArea).session.path != saved
         assert not errors(app)
 
 
@@ -123,7 +124,7 @@ async def test_chat_help_and_unknown_commands(sample_home, embedder):
         await pilot.press(*"/nope", "enter")
         await pilot.pause()
         assert "/help" in errors(app)[0].message
-        assert not app.session.path.exists()  # commands are not turns
+        assert not app.query_one(ChatArea).session.path.exists()  # commands are not turns
 
 
 # -- draft ------------------------------------------------------------------------------------
