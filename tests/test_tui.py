@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -522,31 +523,51 @@ def test_snapshot(area, size, sample_home, embedder, snap_compare):
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_assistant_tui_in_a_real_terminal_searches(sample_home):
+def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_home):
+    from tests.conftest import run_cli
+
+    assert run_cli("models", "use", SMALL, home=sample_home).returncode == 0
     session = f"assistant-tui-test-{os.getpid()}"
     # A running tmux server starts commands in its own environment, so the command carries its own.
     env = {"ASSISTANT_HOME": str(sample_home.root), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "assistant", "tui"])
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+    screens: list[str] = []
 
     def screen_shows(needle: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
                                     text=True).stdout
+            screens.append(screen)
             if needle in screen:
                 return screen
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
+
+    def type_line(text: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", session, "-l", text], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
 
     try:
         screen_shows("Suggestions", 60)
-        subprocess.run(["tmux", "send-keys", "-t", session, "-l", "the planting rota for Sam"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-        screen = screen_shows("[1] ", 240)
-        assert "You: the planting rota for Sam" in screen, screen
+        type_line("When does Meera land in Portland?")
+        screen = screen_shows("source(s) of yours", 240)
+        assert "You: When does Meera land in Portland?" in screen and re.search(r"\[\d\] .* — 2026-", screen), screen
+        type_line("/draft thank Sam for the seedlings")
+        screen_shows("Drafting…", 60)
+        screens.clear()
+        screen = screen_shows("Why this draft", 240)
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-s"], check=True)
+        screen_shows("Draft saved", 30)
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    [saved] = (sample_home.root / "drafts").glob("*.eml")
+    body = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default).get_content()
+    start = body.strip().splitlines()[0][:20]
+    assert start in screen, screen  # the draft is on screen, as saved
+    # and it was there, at least in part, while the draft was still being written: streamed
+    assert any("Drafting…" in seen and start in seen for seen in screens), screens[-1]
 
 
 @pytest.fixture
