@@ -137,9 +137,11 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160, on_
     generator = assistant.generator
     name = assistant.config.me.display_name
     trusted = Trusted(assistant.db, [question], assistant.config.me.emails)
-    if generator.has_chat_template and on_text:
-        raw = _written(generator.stream(chat_messages(name, question, passages), max_tokens=max_tokens,
-                                        temperature=0.2), lambda raw: on_text(shown_so_far(raw, passages, trusted)))
+    if on_text:
+        prompt, stop = ((chat_messages(name, question, passages), None) if generator.has_chat_template
+                        else (completion_prompt(name, question, passages), ["\nQuestion:", "\n\n"]))
+        raw = _written(generator.generate(prompt, max_tokens=max_tokens, temperature=0.2, stop=stop),
+                       lambda raw: on_text(shown_so_far(raw, passages, trusted)))
     elif generator.has_chat_template:
         raw = generator.chat(chat_messages(name, question, passages), max_tokens=max_tokens, temperature=0.2)
     else:
