@@ -70,6 +70,14 @@ class SourceScreen(ModalScreen):
         self.query_one("#source-box").border_title = "Source"
 
 
+class SourceList(OptionList):
+    """The sources an answer cites, one line each; Enter (or a click) opens one."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        super().__init__(*[Text(s.label) for s in sources], classes="turn-cites")
+        self.sources = sources
+
+
 class AnswerTurn(Static):
     """An answer as it is written, then settled with its citations; a click on [n] opens source n."""
 
@@ -211,8 +219,9 @@ class ChatArea(Vertical):
             return
         self.app.push_screen(SourceScreen(found))
 
-    @on(OptionList.OptionSelected, ".turn-cites")
-    def cite_selected(self, event: OptionList.OptionSelected) -> None:
+    @on(SourceList.OptionSelected)
+    def cite_selected(self, event: SourceList.OptionSelected) -> None:
+        assert isinstance(event.option_list, SourceList)
         self.app.push_screen(SourceScreen(event.option_list.sources[event.option_index]))
 
     def action_stop(self) -> None:
@@ -254,9 +263,7 @@ class ChatArea(Vertical):
             status.update("Nothing in your history answers that.")
             return
         status.update(f"From {len(sources)} source(s) of yours (Tab to the list and Enter, or /open N):")
-        cites = OptionList(*[Text(s.label) for s in sources], classes="turn-cites")
-        cites.sources = sources
-        self.query_one("#chat-log", VerticalScroll).mount(cites, after=turn)
+        self.query_one("#chat-log", VerticalScroll).mount(SourceList(sources), after=turn)
         self.query_one("#chat-log", VerticalScroll).scroll_end(animate=False)
 
     @work(thread=True, exclusive=True, group="rewrite")
