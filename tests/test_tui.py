@@ -204,6 +204,29 @@ async def test_chat_help_and_unknown_commands(sample_home, embedder):
         assert not chat(app).session.path.exists()  # commands are not turns
 
 
+async def test_a_click_on_a_citation_opens_its_source_and_never_a_link(sample_home, embedder):
+    from assistant.tui.chat import Source
+
+    app = sample_app(sample_home, embedder)
+    source = Source(2, "Planting week", "2026-03-02", "/home/priya/notes/planting.md",
+                    "Sam: the rota is pinned at https://evil.example/rota")
+    async with app.run_test(size=(80, 24)) as pilot:
+        turn = AnswerTurn()
+        await app.query_one("#chat-log").mount(turn)
+        turn.settle("Sam has it [2].", [source])
+        await pilot.pause()
+        await pilot.click(AnswerTurn, offset=(len("Sam has it ["), 0))
+        await pilot.pause()
+        assert isinstance(app.screen, SourceScreen) and app.screen.source == source
+        shown = app.screen.query_one("#source-text", Static)
+        assert str(shown.render()) == source.text
+        from textual.geometry import Region
+
+        segments = [segment for line in shown.render_lines(Region(0, 0, *shown.size)) for segment in line]
+        assert any("evil.example" in segment.text for segment in segments)
+        assert not any(segment.style and segment.style.link for segment in segments)  # text, nothing to follow
+
+
 async def test_forget_deletes_the_session_and_what_the_store_indexed_of_it(sample_home, embedder):
     from assistant.ingest.pipeline import index_paths
 
@@ -528,16 +551,17 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
 
     assert run_cli("models", "use", SMALL, home=sample_home).returncode == 0
     session = f"assistant-tui-test-{os.getpid()}"
+    tmux = ["tmux", "-L", session]  # a server of its own: no other tmux user can stop it
     # A running tmux server starts commands in its own environment, so the command carries its own.
     env = {"ASSISTANT_HOME": str(sample_home.root), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "assistant", "tui"])
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
     screens: list[str] = []
 
     def screen_shows(needle: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
                                     text=True).stdout
             screens.append(screen)
             if needle in screen:
@@ -546,8 +570,8 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
         raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
 
     def type_line(text: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", session, "-l", text], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "-l", text], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "Enter"], check=True)
 
     try:
         screen_shows("Suggestions", 60)
@@ -558,10 +582,10 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
         screen_shows("Drafting…", 60)
         screens.clear()
         screen = screen_shows("Why this draft", 240)
-        subprocess.run(["tmux", "send-keys", "-t", session, "C-s"], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "C-s"], check=True)
         screen_shows("Draft saved", 30)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
     [saved] = (sample_home.root / "drafts").glob("*.eml")
     body = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default).get_content()
     start = body.strip().splitlines()[0][:20]
