@@ -39,10 +39,6 @@ class Request:
     reply_label: str = ""
     tone: str = ""  # a key of TONES
 
-    @property
-    def subject(self) -> str:
-        return self.instruction[:78] or "Draft"
-
 
 def recent_mail(db, limit: int = RECENT_MAIL) -> list[dict]:
     """Mail in the store that a reply can answer (it has a Message-ID), newest first."""
@@ -68,6 +64,10 @@ class ReplyPicker(ModalScreen):
     """
     BINDINGS = [Binding("escape", "dismiss", "Close")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[dict] = []  # the mail listed, read in a worker
+
     def compose(self) -> ComposeResult:
         with Vertical(id="reply-box"):
             yield Input(placeholder="Filter by subject or sender", id="reply-filter")
@@ -75,7 +75,6 @@ class ReplyPicker(ModalScreen):
 
     def on_mount(self) -> None:
         self.query_one("#reply-box").border_title = "Reply to which email? (Escape: keep as it is)"
-        self.rows: list[dict] = []
         self.load()
 
     @work(thread=True, exclusive=True)
