@@ -29,6 +29,7 @@ MEANING_WITH_WORDS = 0.28
 WORDS = 0.5
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _WORD = re.compile(r"[a-z0-9]{3,}")
+_UNFINISHED = re.compile(r"<[^>\n]*$|!?\[[^\]\n]*(?:\]\([^)\n]*)?$")  # "<img src=…", "[text](…" so far
 _ECHO = re.compile(r"\n?\s*</?passage\b|\nQuestion:")
 _REFUSAL = re.compile(r"could(?: not|n't) find|can(?:not|'t) find|do(?: not|n't) know|no information|"
                       r"not (?:mentioned|stated|specified|provided)|passages do not say", re.I)
@@ -98,16 +99,18 @@ def settle(answer: str, passages: list, question: str = "") -> tuple[str, list[i
 
 
 def shown_so_far(raw: str, passages: list, trusted) -> str:
-    """What of an answer still being written may be shown: up to its last whitespace (a link or
-    a citation is whole before it is judged), less echoed passages, citation numbers that name no
+    """What of an answer still being written may be shown: up to its last whitespace and before any
+    tag or markdown link still open (a link or a citation is whole before it is judged), less echoed
+    passages, citation numbers that name no
     passage given, and what the guard takes out. Judged anew each time, so a link that turns out
     to be untrusted is taken out of what was shown."""
     from assistant.generation.guard import guard_text
 
     given = {p.number for p in passages}
     text, *echo = _ECHO.split(raw, 1)
-    if not echo:  # the answer goes on
+    if not echo:  # the answer goes on: hold back its last word and a tag or link not yet closed
         text = text[:max(text.rfind(" "), text.rfind("\n")) + 1]
+        text = text[:unfinished.start()] if (unfinished := _UNFINISHED.search(text)) else text
     text = _CITE.sub(lambda m: m[0] if all(int(n) in given for n in re.split(r"\s*,\s*", m[1])) else "", text)
     return guard_text(text, trusted, contacts=False).text if text.strip() else ""
 
