@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -145,6 +146,7 @@ class DraftArea(Horizontal):
 
     DEFAULT_CSS = """
     #draft-form { width: 2fr; }
+    #draft-rest { height: 1fr; }
     #draft-why { width: 1fr; min-width: 24; padding: 0 1; border-left: solid $primary; }
     .draft-row { height: 1; margin-bottom: 1; }
     .draft-row Button { margin-right: 1; min-width: 6; }
@@ -170,20 +172,22 @@ class DraftArea(Horizontal):
         with Vertical(id="draft-form"):
             yield Input(placeholder="What should the email say?", id="draft-instruction", select_on_focus=False)
             yield Input(placeholder="To (a name; → accepts a suggestion)", id="draft-to")
-            yield Static(NOT_A_REPLY, id="draft-reply", markup=False)
-            with Horizontal(id="draft-buttons", classes="draft-row"):
-                yield Button("Draft", id="draft-go", variant="primary", compact=True)
-                yield Button("Regenerate", id="draft-again", compact=True)
-                yield Button("Reply to…", id="draft-pick", compact=True)
-            with Horizontal(id="draft-tones", classes="draft-row"):
-                yield Static("Tone:")
-                for key, (label, _) in TONES.items():
-                    yield Button(label, id=f"tone-{key}", compact=True)
-            yield TextArea(id="draft-text", soft_wrap=True)
-            with Horizontal(id="draft-keep", classes="draft-row"):
-                yield Button("Save .eml", id="draft-save", compact=True)
-                yield Button("Maildir draft", id="draft-maildir", compact=True)
-                yield Button("Copy", id="draft-copy", compact=True)
+            # The rest after the first frame: the area starts hidden, and the first paint is what counts.
+            with Lazy(Vertical(id="draft-rest")):
+                yield Static(NOT_A_REPLY, id="draft-reply", markup=False)
+                with Horizontal(id="draft-buttons", classes="draft-row"):
+                    yield Button("Draft", id="draft-go", variant="primary", compact=True)
+                    yield Button("Regenerate", id="draft-again", compact=True)
+                    yield Button("Reply to…", id="draft-pick", compact=True)
+                with Horizontal(id="draft-tones", classes="draft-row"):
+                    yield Static("Tone:")
+                    for key, (label, _) in TONES.items():
+                        yield Button(label, id=f"tone-{key}", compact=True)
+                yield TextArea(id="draft-text", soft_wrap=True)
+                with Horizontal(id="draft-keep", classes="draft-row"):
+                    yield Button("Save .eml", id="draft-save", compact=True)
+                    yield Button("Maildir draft", id="draft-maildir", compact=True)
+                    yield Button("Copy", id="draft-copy", compact=True)
         yield Static(WHY_HINT, id="draft-why", markup=False)
 
     # -- starting -------------------------------------------------------------------------------
