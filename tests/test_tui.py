@@ -118,6 +118,25 @@ def recorded(monkeypatch, cls, name: str) -> list:
     return calls
 
 
+def held(app, until) -> threading.Event:
+    """Hold the real model's stream, once what it wrote satisfies `until`, until the event returned
+    is set (after the test pressed Escape): the stop then lands mid-stream, whatever the model's speed."""
+    generator = app.assistant.generator  # loads the model
+    model = getattr(generator, "inner", generator)  # under the TUI's stoppable wrapper once that ran
+    released, generate = threading.Event(), model.generate
+
+    def holding(*args, **options):
+        written = ""
+        for piece in generate(*args, **options):
+            written += piece
+            yield piece
+            if until(written):
+                released.wait(60)
+
+    model.generate = holding
+    return released
+
+
 @pytest.mark.slow
 async def test_chat_answers_through_ask_streamed_with_sources_that_open(sample_home, embedder, monkeypatch):
     shown = recorded(monkeypatch, AnswerTurn, "show")
@@ -174,13 +193,15 @@ async def test_chat_rewrite_and_an_answer_stopped_with_escape(sample_home, embed
         assert str(app.query(AnswerTurn).last().render()).strip()
         assert not chat(app).session.path.exists()  # commands are not turns
 
+        release = held(app, lambda written: len(written.split()) > 3)
         await pilot.press(*"When does Meera land in Portland?", "enter")
         turn = app.query(AnswerTurn).last()
-        for _ in range(600):  # until the answer starts to stream
+        for _ in range(1200):  # until the answer is on screen, in part
             await pilot.pause(0.05)
             if str(turn.render()).strip():
                 break
         await pilot.press("escape")
+        release.set()
         await settle(pilot)
         assert str(app.query(".turn-sources").last().render()).startswith("Stopped (Escape)")
         assert not errors(app)
@@ -349,14 +370,16 @@ async def test_escape_stops_a_running_draft_and_the_next_one_works(sample_home, 
     before = db.execute("SELECT count(*) FROM generations").fetchone()[0]
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        release = held(app, lambda written: "\n" in written.strip())
         await pilot.press("f2", *"write Sam a long letter about every bed in the garden", "enter")
         area = app.query_one("#draft-text", TextArea)
         for _ in range(1200):  # until the first guarded line is on screen
             await pilot.pause(0.05)
             if area.text.strip():
                 break
-        assert area.read_only  # nobody edits a draft while it is being written
+        assert area.text.strip() and area.read_only  # nobody edits a draft while it is being written
         await pilot.press("escape")
+        release.set()
         started = time.monotonic()
         await settle(pilot)
         assert time.monotonic() - started < 5  # stopped between two tokens, not at the end
