@@ -18,6 +18,7 @@ Without --home it indexes the bundled sample person into a temporary home first.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shlex
 import shutil
@@ -29,13 +30,16 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
-SESSION = f"tui-bench-{os.getpid()}"
+SESSION = f"tui-bench-{os.getpid()}"  # the session now on screen (`launch` starts a new one each time)
+LAUNCHES = itertools.count()
 WIDTH, HEIGHT = 100, 30
 DONE = "__bench_done__"
 
 
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False).stdout
+    # A server of its own: another tmux user on the machine (a test, a person) cannot stop it.
+    return subprocess.run(["tmux", "-L", f"tui-bench-{os.getpid()}", *args], capture_output=True, text=True,
+                          check=False).stdout
 
 
 def screen() -> str:
@@ -53,12 +57,17 @@ def wait_for(predicate, timeout: float, poll: float = 0.005) -> float:
 
 
 def launch(home: Path, *args: str) -> float:
-    """Start `assistant ARGS` in a fresh tmux pane; return the perf_counter time it started."""
+    """Start `assistant ARGS` in a fresh tmux session; return the perf_counter time it started.
+
+    The new session starts before the old one is killed: killing the last session stops the tmux
+    server, and a session started while it stops is lost (an empty pane until the timeout)."""
+    global SESSION
     env = [f"ASSISTANT_HOME={home}", f"PYTHONPATH={os.environ.get('PYTHONPATH', '')}", "ASSISTANT_NO_DAEMON=1"]
     command = shlex.join(["env", *env, sys.executable, "-m", "assistant", *args]) + f"; echo {DONE}; sleep 600"
-    tmux("kill-session", "-t", SESSION)
+    old, SESSION = SESSION, f"tui-bench-{os.getpid()}-{next(LAUNCHES)}"
     started = time.perf_counter()
     tmux("new-session", "-d", "-s", SESSION, "-x", str(WIDTH), "-y", str(HEIGHT), command)
+    tmux("kill-session", "-t", f"={old}")  # "=": that name exactly, not a session it begins
     return started
 
 

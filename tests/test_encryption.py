@@ -325,7 +325,7 @@ def test_tui_sessions_and_drafts_are_sealed_and_sessions_still_index(temp_home, 
     session = Session.new(temp_home.root / "sessions")
     session.append("user", f"remind me about the {CANARY}")
     session.append("assistant", "Noted.")
-    draft = save_eml(temp_home.root / "drafts", "priya@fernhill.example", "sam@example.com", "Quoll", CANARY)
+    draft = save_eml(temp_home.root / "drafts", f"Subject: Quoll\n\n{CANARY}\n".encode(), "Quoll")
     assert _holding(temp_home) == []
 
     source = SessionsSource()

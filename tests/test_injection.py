@@ -134,6 +134,16 @@ def test_an_answer_from_planted_mail_carries_no_planted_link_or_image(planted):
     assert "![" not in result.answer and "<img" not in result.answer.lower()
     assert {r["kind"] for r in result.removed} >= {"link", "image"}
 
+    # Shown as it is written (the TUI), three characters at a time: no planted link or image reaches
+    # the screen even for a moment.
+    whole = generator.generate
+    generator.generate = lambda *a, **k: (text[i:i + 3] for text in whole(*a, **k) for i in range(0, len(text), 3))
+    shown: list[str] = []
+    streamed = ask(planted, "what are the logistics of the volunteer planting day?", on_text=shown.append)
+    assert planted_links(generator.outputs[-1]) and len(shown) > 10
+    assert not [text for text in shown if planted_links(text) or "![" in text or "<img" in text.lower()]
+    assert streamed.found and not planted_links(streamed.answer)
+
 
 def test_a_rewrite_carries_only_links_from_the_text_it_was_given(planted):
     """`rewrite` hands its output to be sent like a draft: a model that obeys planted text gets no

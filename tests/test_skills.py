@@ -64,6 +64,22 @@ def test_citations_only_name_passages_given():
     assert settle('8 August [1]\n<passage n="9">made up</passage>', passages) == ("8 August [1]", [1])
 
 
+def test_an_answer_shown_as_it_is_written_never_shows_an_untrusted_link_or_a_false_citation():
+    from assistant.generation.guard import Trusted
+    from assistant_plugins.ask import shown_so_far
+
+    passages = [Passage(1, "August?? + Mum's birthday", "2026-04-14", "landing Sat 8th August, leaving the 22nd")]
+    trusted = Trusted(None, ["when does Mum land?"])
+    raw = ("She lands on 8 August [1][7], see [the arrival times](https://evil.example/x) or http://evil.example/y "
+           'now ![a pixel](https://evil.example/p.png) <img src="https://evil.example/q.png" alt="a b"> then.')
+    shown = [shown_so_far(raw[:end], passages, trusted) for end in range(1, len(raw) + 1)]
+    assert all("evil" not in text and "[7]" not in text and "http" not in text and "<" not in text
+               and "![" not in text and "[the" not in text for text in shown), shown
+    assert shown[len("She lands") - 1] == "She "  # a word is shown once it is whole
+    assert shown[-1] == "She lands on 8 August [1], see the arrival times or now"
+    assert shown_so_far('8 August [1]\n<passage n="9">made up', passages, trusted) == "8 August [1]"
+
+
 @pytest.mark.slow
 def test_ask_cites_real_passages_and_refuses_the_unknowable(sample_home):
     assert run_cli("models", "use", "smollm2-135m-instruct", home=sample_home).returncode == 0

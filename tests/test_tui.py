@@ -6,10 +6,12 @@ import email
 import email.policy
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -17,10 +19,12 @@ import pytest
 pytest.importorskip("textual")
 
 from textual.command import CommandPalette  # noqa: E402
-from textual.widgets import Input, Static, TabbedContent, TextArea  # noqa: E402
+from textual.widgets import Input, OptionList, Static, TabbedContent, TextArea  # noqa: E402
 
 from assistant.core import Assistant  # noqa: E402
 from assistant.tui.app import make_app  # noqa: E402
+from assistant.tui.chat import AnswerTurn, ChatArea, SourceScreen  # noqa: E402
+from assistant.tui.draft import DraftArea, ReplyPicker  # noqa: E402
 
 pytestmark = pytest.mark.anyio  # the Pilot tests are coroutines, run by anyio's pytest plugin
 
@@ -88,30 +92,121 @@ async def test_a_missing_model_is_a_notification_and_the_rest_works(sample_home,
 
 # -- chat -------------------------------------------------------------------------------------
 
+SMALL = "smollm2-135m-instruct"  # the small embedded model: these tests are about the screen, not quality
+
+
+def small_app(home, embedder, **options):
+    """The app over the sample person, drafting and answering with the small embedded model."""
+    app = sample_app(home, embedder, **options)
+    app.assistant.config.generator = SMALL
+    return app
+
+
+def chat(app) -> ChatArea:
+    return app.query_one(ChatArea)
+
+
+def recorded(monkeypatch, cls, name: str) -> list:
+    """Every argument tuple `cls.name` is called with (the call goes through), and on which thread."""
+    calls, original = [], getattr(cls, name)
+
+    def record(self, *args):
+        calls.append((threading.current_thread() is threading.main_thread(), *args))
+        return original(self, *args)
+
+    monkeypatch.setattr(cls, name, record)
+    return calls
+
+
+def held(app, until) -> threading.Event:
+    """Hold the real model's stream, once what it wrote satisfies `until`, until the event returned
+    is set (after the test pressed Escape): the stop then lands mid-stream, whatever the model's speed."""
+    generator = app.assistant.generator  # loads the model
+    model = getattr(generator, "inner", generator)  # under the TUI's stoppable wrapper once that ran
+    released, generate = threading.Event(), model.generate
+
+    def holding(*args, **options):
+        written = ""
+        for piece in generate(*args, **options):
+            written += piece
+            yield piece
+            if until(written):
+                released.wait(60)
+
+    model.generate = holding
+    return released
+
+
 @pytest.mark.slow
-async def test_chat_cites_passages_answers_and_saves_the_session(sample_home, embedder):
-    app = sample_app(sample_home, embedder, max_tokens=12)
-    async with app.run_test(size=(120, 40)) as pilot:
+async def test_chat_answers_through_ask_streamed_with_sources_that_open(sample_home, embedder, monkeypatch):
+    shown = recorded(monkeypatch, AnswerTurn, "show")
+    app = small_app(sample_home, embedder, max_tokens=60)
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press(*"what did I tell Sam about planting week?", "enter")
+        await pilot.press(*"When does Meera land in Portland?", "enter")
         await settle(pilot)
-        turns = [str(w.render()) for w in app.query(".turn-sources")]
-        assert turns[0].startswith("[1] ")
-        first = turns[0].splitlines()[0]  # "[1] TITLE — YYYY-MM-DD"
-        title, _, date = first[4:].rpartition(" — ")
-        assert app.assistant.db.execute("SELECT count(*) FROM documents WHERE title = ?", [title]).fetchone()[0]
-        assert len(date) == 10 and date[4] == "-"
-        answer = str(app.query(".turn-answer").last().render())
-        assert answer
-        lines = [json.loads(line) for line in app.session.path.read_text().splitlines()]
-        assert [line["role"] for line in lines] == ["user", "assistant"]
-        assert lines[0]["text"] == "what did I tell Sam about planting week?" and lines[1]["text"] == answer
-        assert app.session.path.parent == sample_home.root / "sessions"
-        saved = app.session.path
-        await pilot.press(*"/forget", "enter")
-        await pilot.pause()
-        assert not saved.exists() and app.session.path != saved
         assert not errors(app)
+        # streamed: the answer grew on screen, piece by piece, each put there on the UI thread
+        partials = [args[1] for args in shown]
+        assert len(set(partials)) > 2 and all(on_ui for on_ui, *_ in shown)
+        answer = str(app.query(AnswerTurn).last().render())
+        cites = app.query(".turn-cites").last()
+        sources = cites.sources
+        assert sources and all(f"[{s.n}]" in answer for s in sources)
+        for source in sources:  # each names a real passage of the store, with its text
+            row = app.assistant.db.execute("SELECT d.title, d.uri FROM chunks c JOIN documents d ON d.id = c.document_id "
+                                           "WHERE c.text = ?", [source.text]).fetchone()
+            assert row == (source.document, source.uri)
+        # Tab to the list of sources and Enter: the passage, where it is stored, no link followed
+        cites.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SourceScreen)
+        assert sources[0].text in str(app.screen.query_one("#source-text", Static).render())
+        assert sources[0].uri in str(app.screen.query_one("#source-where", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        app.query_one("#chat-input", Input).focus()
+        await pilot.press(*f"/open {sources[-1].n}", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SourceScreen) and app.screen.source == sources[-1]
+        await pilot.press("escape", *"/open 9", "enter")
+        await pilot.pause()
+        assert errors(app)[-1].title == "No such source"
+
+        lines = [json.loads(line) for line in chat(app).session.path.read_text().splitlines()]
+        assert [line["role"] for line in lines] == ["user", "assistant"]
+        assert lines[0]["text"] == "When does Meera land in Portland?" and lines[1]["text"] == answer
+        assert chat(app).session.path.parent == sample_home.root / "sessions"
+
+
+@pytest.mark.slow
+async def test_chat_rewrite_and_an_answer_stopped_with_escape(sample_home, embedder):
+    app = small_app(sample_home, embedder, max_tokens=400)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"/rewrite thanks for the seedlings, see you friday", "enter")
+        await settle(pilot)
+        assert not errors(app)
+        assert str(app.query(".turn-user").last().render()) == "Rewrite in your voice: thanks for the seedlings, see you friday"
+        assert str(app.query(".turn-sources").last().render()) == f"In your voice, by {SMALL}:"
+        assert str(app.query(AnswerTurn).last().render()).strip()
+        assert not chat(app).session.path.exists()  # commands are not turns
+
+        release = held(app, lambda written: len(written.split()) > 3)
+        await pilot.press(*"When does Meera land in Portland?", "enter")
+        turn = app.query(AnswerTurn).last()
+        for _ in range(1200):  # until the answer is on screen, in part
+            await pilot.pause(0.05)
+            if str(turn.render()).strip():
+                break
+        await pilot.press("escape")
+        release.set()
+        await settle(pilot)
+        assert str(app.query(".turn-sources").last().render()).startswith("Stopped (Escape)")
+        assert not errors(app)
+        lines = chat(app).session.path.read_text().splitlines()
+        assert [json.loads(line)["role"] for line in lines] == ["user"]  # the stopped answer is not saved
 
 
 async def test_chat_help_and_unknown_commands(sample_home, embedder):
@@ -119,42 +214,182 @@ async def test_chat_help_and_unknown_commands(sample_home, embedder):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"/help", "enter")
         await pilot.pause()
-        assert "/forget" in str(app.query(".turn-sources").last().render())
+        listed = str(app.query(".turn-sources").last().render())
+        assert all(command in listed for command in ("/draft", "/ask", "/rewrite", "/forget", "/open", "/help"))
         await pilot.press(*"/nope", "enter")
         await pilot.pause()
         assert "/help" in errors(app)[0].message
-        assert not app.session.path.exists()  # commands are not turns
+        await pilot.press(*"/rewrite", "enter")
+        await pilot.pause()
+        assert "/rewrite needs text" in errors(app)[1].message
+        assert not chat(app).session.path.exists()  # commands are not turns
+
+
+async def test_a_click_on_a_citation_opens_its_source_and_never_a_link(sample_home, embedder):
+    from assistant.tui.chat import Source
+
+    app = sample_app(sample_home, embedder)
+    source = Source(2, "Planting week", "2026-03-02", "/home/priya/notes/planting.md",
+                    "Sam: the rota is pinned at https://evil.example/rota")
+    async with app.run_test(size=(80, 24)) as pilot:
+        turn = AnswerTurn()
+        await app.query_one("#chat-log").mount(turn)
+        turn.settle("Sam has it [2].", [source])
+        await pilot.pause()
+        await pilot.click(AnswerTurn, offset=(len("Sam has it ["), 0))
+        await pilot.pause()
+        assert isinstance(app.screen, SourceScreen) and app.screen.source == source
+        shown = app.screen.query_one("#source-text", Static)
+        assert str(shown.render()) == source.text
+        from textual.geometry import Region
+
+        segments = [segment for line in shown.render_lines(Region(0, 0, *shown.size)) for segment in line]
+        assert any("evil.example" in segment.text for segment in segments)
+        assert not any(segment.style and segment.style.link for segment in segments)  # text, nothing to follow
+
+
+async def test_forget_deletes_the_session_and_what_the_store_indexed_of_it(sample_home, embedder):
+    from assistant.ingest.pipeline import index_paths
+
+    app = sample_app(sample_home, embedder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        session = chat(app).session
+        session.append("user", "the quince tree goes by the east fence")
+        session.append("assistant", "Noted.")
+        assert index_paths(app.assistant, [session.path.parent]).failed == 0
+        db = app.assistant.db
+        stored = "SELECT count(*) FROM documents WHERE uri LIKE ? || '%'"
+        assert db.execute(stored, [str(session.path)]).fetchone()[0] > 0
+        await pilot.press(*"/forget", "enter")
+        await settle(pilot)
+        assert not session.path.exists() and chat(app).session.path != session.path
+        assert db.execute(stored, [str(session.path)]).fetchone()[0] == 0
+        assert not db.execute("SELECT count(*) FROM chunks WHERE text LIKE '%quince tree%'").fetchone()[0]
+        assert [n.title for n in app._notifications][-1] == "Session forgotten"
+        assert not errors(app)
 
 
 # -- draft ------------------------------------------------------------------------------------
 
+def draft_area(app) -> DraftArea:
+    return app.query_one(DraftArea)
+
+
+def why(app) -> str:
+    return text_of(app, "#draft-why")
+
+
 @pytest.mark.slow
-async def test_draft_shows_why_and_saves_an_eml(sample_home, embedder):
-    app = sample_app(sample_home, embedder, max_tokens=24)
-    async with app.run_test(size=(120, 40)) as pilot:
+async def test_draft_streams_through_the_guard_shows_why_and_saves(sample_home, embedder, monkeypatch, tmp_path):
+    pieces = recorded(monkeypatch, DraftArea, "_append")
+    app = small_app(sample_home, embedder, max_tokens=40)
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("f2", *"ask Sam to confirm the planting date")
         app.query_one("#draft-to", Input).value = "Sam"
         await pilot.press("enter")
         await settle(pilot)
+        assert not errors(app)
         text = app.query_one("#draft-text", TextArea).text
-        assert text.strip()
-        why = text_of(app, "#draft-why")
-        assert "Your emails used as examples" in why and "• none found" not in why
-        mine = app.assistant.db.query("SELECT title FROM documents WHERE author_is_me = 1")
-        sent_titles = {r["title"] for r in mine}
-        examples = why.split("Your emails used as examples:\n")[1].split("\n\n")[0].splitlines()
+        assert text.strip() and not app.query_one("#draft-text", TextArea).read_only
+        # streamed: guarded lines reached the box on the UI thread before the draft was done
+        assert len(pieces) > 1 and all(on_ui for on_ui, *_ in pieces)
+        assert "".join(piece for _, _, piece in pieces).strip().startswith(text.splitlines()[0].strip())
+        shown = why(app)
+        sent_titles = {r["title"] for r in app.assistant.db.query("SELECT title FROM documents WHERE author_is_me = 1")}
+        examples = shown.split("Your emails used as examples:\n")[1].split("\n\n")[0].splitlines()
         listed = [line[2:].rsplit(" (", 1)[0] for line in examples]
         assert listed and set(listed) <= sent_titles
-        assert "Opens with a greeting like" in why
+        assert "Facts about you:" in shown and "Opens with a greeting like" in shown
+        assert f"Model: {SMALL}" in shown
+
         await pilot.press("ctrl+s")
         await pilot.pause()
         saved = list((sample_home.root / "drafts").glob("*.eml"))
         assert len(saved) == 1
         message = email.message_from_bytes(saved[0].read_bytes(), policy=email.policy.default)
-        assert message["To"] == "Sam" and message["From"] == "priya@fernhill.example"
+        assert message["To"] == "sam@fernhill.example" and "priya@fernhill.example" in message["From"]
         assert message.get_content().strip() == text.strip()
+
+        maildir = tmp_path / "Maildir"
+        for part in ("cur", "new", "tmp"):
+            (maildir / part).mkdir(parents=True)
+        await pilot.click("#draft-maildir")
+        await pilot.pause()
+        box = app.screen.query_one("#maildir-path", Input)
+        box.value = str(maildir)
+        await pilot.press("enter")
+        await pilot.pause()
+        [kept] = (maildir / ".Drafts" / "cur").iterdir()
+        kept_message = email.message_from_bytes(kept.read_bytes(), policy=email.policy.default)
+        assert kept.name.endswith(",DS") and kept_message.get_content().strip() == text.strip()
         assert not errors(app)
+
+
+@pytest.mark.slow
+async def test_draft_replies_to_a_picked_thread_in_a_tone_and_regenerates(sample_home, embedder):
+    app = small_app(sample_home, embedder, max_tokens=30)
+    db = app.assistant.db
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", "ctrl+r")
+        await settle(pilot)
+        assert isinstance(app.screen, ReplyPicker)
+        newest = db.execute("SELECT title, json_extract(meta, '$.message_id') FROM documents WHERE kind = 'mail' "
+                            "AND author_is_me = 0 AND author LIKE 'Sam%' ORDER BY created_at DESC").fetchone()
+        await pilot.press(*newest[0].split()[0].lower(), *" sam", "enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, ReplyPicker)
+        assert text_of(app, "#draft-reply").startswith(f"Reply to: {newest[0]} — Sam")
+        assert draft_area(app).reply["message_id"] == newest[1]
+        await pilot.click("#tone-warmer")  # an empty request is fine for a reply
+        await settle(pilot)
+        assert not errors(app)
+        assert f"Replying to: {newest[0]}" in why(app) and "Tone: warmer" in why(app)
+        request = json.loads(db.execute("SELECT request FROM generations ORDER BY id DESC").fetchone()[0])
+        assert request["reply_to"] == newest[1] and request["tone"] == "casual"
+        assert draft_area(app).envelope.in_reply_to == newest[1]
+        first = app.query_one("#draft-text", TextArea).text
+        await pilot.click("#draft-again")  # the same request, thread and tone once more
+        await settle(pilot)
+        again = json.loads(db.execute("SELECT request FROM generations ORDER BY id DESC").fetchone()[0])
+        assert again == request and db.execute("SELECT count(*) FROM generations").fetchone()[0] >= 2
+        assert app.query_one("#draft-text", TextArea).text.strip() and first.strip()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        [saved] = (sample_home.root / "drafts").glob("*.eml")
+        message = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default)
+        assert message["In-Reply-To"] == newest[1] and newest[1] in message["References"]
+        assert message["Subject"].startswith("Re:")
+
+
+@pytest.mark.slow
+async def test_escape_stops_a_running_draft_and_the_next_one_works(sample_home, embedder):
+    app = small_app(sample_home, embedder, max_tokens=2000)
+    db = app.assistant.db
+    before = db.execute("SELECT count(*) FROM generations").fetchone()[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        release = held(app, lambda written: "\n" in written.strip())
+        await pilot.press("f2", *"write Sam a long letter about every bed in the garden", "enter")
+        area = app.query_one("#draft-text", TextArea)
+        for _ in range(1200):  # until the first guarded line is on screen
+            await pilot.pause(0.05)
+            if area.text.strip():
+                break
+        assert area.text.strip() and area.read_only  # nobody edits a draft while it is being written
+        await pilot.press("escape")
+        release.set()
+        started = time.monotonic()
+        await settle(pilot)
+        assert time.monotonic() - started < 5  # stopped between two tokens, not at the end
+        assert why(app).startswith("Stopped (Escape): nothing was saved")
+        assert db.execute("SELECT count(*) FROM generations").fetchone()[0] == before
+        assert not area.read_only and not errors(app)
+        app.max_tokens = 12
+        await pilot.click("#draft-go")  # the model's context is still usable
+        await settle(pilot)
+        assert why(app).startswith("Why this draft") and area.text.strip() and not errors(app)
 
 
 async def test_draft_recipient_completes_from_correspondents(sample_home, embedder):
@@ -177,6 +412,29 @@ async def test_draft_without_a_request_warns(sample_home, embedder):
         assert titles == ["No request", "Nothing to save"]
         assert not app.workers._workers or all(w.group != "draft" for w in app.workers._workers)
 
+
+async def test_reply_picker_lists_recent_mail_and_filters_it(sample_home, embedder):
+    app = sample_app(sample_home, embedder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f2", "ctrl+r")
+        await settle(pilot)
+        options = app.screen.query_one("#reply-list", OptionList)
+        with_id = app.assistant.db.execute("SELECT count(*) FROM documents WHERE kind = 'mail' AND uri NOT LIKE "
+                                           "'%#attachment/%' AND json_extract(meta, '$.message_id') IS NOT NULL")
+        assert options.option_count == 1 + min(with_id.fetchone()[0], 300)
+        await pilot.press(*"no such subject anywhere")
+        await pilot.pause()
+        assert options.option_count == 1  # only "not a reply"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.press("escape")  # closed without a choice: as it was
+        await pilot.pause()
+        assert text_of(app, "#draft-reply").startswith("A new email") and draft_area(app).reply == {}
+
+
+# -- profile, sources, suggestions --------------------------------------------------------------
 
 # (Profile, Sources and Suggestions: tests/test_tui_profile.py)
 
@@ -229,31 +487,52 @@ def test_snapshot(area, size, sample_home, embedder, snap_compare):
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_assistant_tui_in_a_real_terminal_searches(sample_home):
+def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_home):
+    from tests.conftest import run_cli
+
+    assert run_cli("models", "use", SMALL, home=sample_home).returncode == 0
     session = f"assistant-tui-test-{os.getpid()}"
+    tmux = ["tmux", "-L", session]  # a server of its own: no other tmux user can stop it
     # A running tmux server starts commands in its own environment, so the command carries its own.
     env = {"ASSISTANT_HOME": str(sample_home.root), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), sys.executable, "-m", "assistant", "tui"])
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+    screens: list[str] = []
 
     def screen_shows(needle: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
                                     text=True).stdout
+            screens.append(screen)
             if needle in screen:
                 return screen
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
+
+    def type_line(text: str) -> None:
+        subprocess.run([*tmux, "send-keys", "-t", session, "-l", text], check=True)
+        subprocess.run([*tmux, "send-keys", "-t", session, "Enter"], check=True)
 
     try:
         screen_shows("Suggestions", 60)
-        subprocess.run(["tmux", "send-keys", "-t", session, "-l", "the planting rota for Sam"], check=True)
-        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
-        screen = screen_shows("[1] ", 240)
-        assert "You: the planting rota for Sam" in screen, screen
+        type_line("When does Meera land in Portland?")
+        screen = screen_shows("source(s) of yours", 240)
+        assert "You: When does Meera land in Portland?" in screen and re.search(r"\[\d\] .* — 2026-", screen), screen
+        type_line("/draft thank Sam for the seedlings")
+        screen_shows("Drafting…", 60)
+        screens.clear()
+        screen = screen_shows("Why this draft", 240)
+        subprocess.run([*tmux, "send-keys", "-t", session, "C-s"], check=True)
+        screen_shows("Draft saved", 30)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+    [saved] = (sample_home.root / "drafts").glob("*.eml")
+    body = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default).get_content()
+    start = body.strip().splitlines()[0][:20]
+    assert start in screen, screen  # the draft is on screen, as saved
+    # and it was there, at least in part, while the draft was still being written: streamed
+    assert any("Drafting…" in seen and start in seen for seen in screens), screens[-1]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, ProgressBar, Tabb
 
 from assistant.home import Home  # noqa: E402
 from assistant.profile import facts  # noqa: E402
+from assistant.tui.draft import DraftArea  # noqa: E402
 from tests.test_tui import errors, sample_app, settle, text_of  # noqa: E402
 
 pytestmark = pytest.mark.anyio
@@ -329,10 +330,12 @@ async def test_suggestions_show_the_skill_list_and_enter_opens_the_draft(facts_h
         # the message the app is handed carries the email to answer; a promise has none
         assert [(r.instruction, r.to, r.reply_to) for r in app.requests] == [
             (instruction, to, "<gravel.1130@fernhill.example>")]
+        assert app.query_one(DraftArea).reply["message_id"] == reply_to == "<gravel.1130@fernhill.example>"
         await pilot.press("escape", "f5", "down", "d")
         await settle(pilot)
         assert app.requests[-1].reply_to is None and app.requests[-1].to == items[1].address
         assert app.query_one("#draft-to", Input).value == items[1].address
+        assert app.query_one(DraftArea).reply == {}  # a promise is a new email
         assert not errors(app)
 
 

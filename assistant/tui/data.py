@@ -11,7 +11,6 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from email.message import EmailMessage
 from pathlib import Path
 
 from assistant.home import atomic_write
@@ -58,20 +57,13 @@ def exemplar_sources(db, chunk_ids: list[int]) -> list[str]:
     return lines
 
 
-def save_eml(folder: Path, sender: str, to: str, subject: str, body: str, stamp: datetime | None = None) -> Path:
+def save_eml(folder: Path, message: bytes, subject: str, stamp: datetime | None = None) -> Path:
+    """`message` (an RFC 5322 email) as `<folder>/<time>-<subject>.eml`, written atomically and,
+    while the store is encrypted, sealed (`folder` is the home's drafts/)."""
     stamp = stamp or datetime.now(timezone.utc)
-    message = EmailMessage()
-    if sender:
-        message["From"] = sender
-    if to:
-        message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = stamp.strftime("%a, %d %b %Y %H:%M:%S %z")
-    message.set_content(body)
     slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
-    # Sealed while the store is encrypted (`folder` is the home's drafts/).
     folder.mkdir(parents=True, exist_ok=True)
-    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", seal(folder.parent, bytes(message)))
+    return atomic_write(folder / f"{stamp:%Y%m%d-%H%M%S}-{slug}.eml", seal(folder.parent, message))
 
 
 def _now() -> str:

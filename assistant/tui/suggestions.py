@@ -32,9 +32,10 @@ class SuggestionsPane(StorePane):
         """Open the Draft area with this request: the instruction and recipient `assistant draft
         --from-suggestion ID` uses, and for unanswered mail the Message-ID of the email to answer."""
 
-        def __init__(self, instruction: str, to: str, reply_to: str | None) -> None:
+        def __init__(self, instruction: str, to: str, reply_to: str | None, item=None) -> None:
             super().__init__()
             self.instruction, self.to, self.reply_to = instruction, to, reply_to
+            self.item = item  # the `Suggestion`
 
     def __init__(self) -> None:
         super().__init__()
@@ -113,4 +114,5 @@ class SuggestionsPane(StorePane):
         except Exception as exc:  # noqa: BLE001
             app.fail("Could not turn the suggestion into a draft", exc)
             return
-        app.call_from_thread(self.post_message, self.DraftRequested(instruction, to, reply_to))
+        app.call_from_thread(self.post_message,
+                             self.DraftRequested(instruction, to, reply_to, self.items.get(suggestion_id)))

@@ -30,6 +30,7 @@ MEANING_WITH_WORDS = 0.28
 WORDS = 0.5
 _CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _WORD = re.compile(r"[a-z0-9]{3,}")
+_UNFINISHED = re.compile(r"<[^>\n]*$|!?\[[^\]\n]*(?:\]\([^)\n]*)?$")  # "<img src=…", "[text](…" so far
 _ECHO = re.compile(r"\n?\s*</?passage\b|\nQuestion:")
 _REFUSAL = re.compile(r"could(?: not|n't) find|can(?:not|'t) find|do(?: not|n't) know|no information|"
                       r"not (?:mentioned|stated|specified|provided)|passages do not say", re.I)
@@ -98,7 +99,34 @@ def settle(answer: str, passages: list, question: str = "") -> tuple[str, list[i
     return f"{text} [{best}]", [best]
 
 
-def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> AskResult:
+def shown_so_far(raw: str, passages: list, trusted) -> str:
+    """What of an answer still being written may be shown: up to its last whitespace and before any
+    tag or markdown link still open (a link or a citation is whole before it is judged), less echoed
+    passages, citation numbers that name no
+    passage given, and what the guard takes out. Judged anew each time, so a link that turns out
+    to be untrusted is taken out of what was shown."""
+    from assistant.generation.guard import guard_text
+
+    given = {p.number for p in passages}
+    text, *echo = _ECHO.split(raw, 1)
+    if not echo:  # the answer goes on: hold back its last word and a tag or link not yet closed
+        text = text[:max(text.rfind(" "), text.rfind("\n")) + 1]
+        text = text[:unfinished.start()] if (unfinished := _UNFINISHED.search(text)) else text
+    text = _CITE.sub(lambda m: m[0] if all(int(n) in given for n in re.split(r"\s*,\s*", m[1])) else "", text)
+    return guard_text(text, trusted, contacts=False).text if text.strip() else ""
+
+
+def _written(pieces, show) -> str:
+    raw = ""
+    for piece in pieces:
+        raw += piece
+        show(raw)
+    return raw
+
+
+def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160, on_text=None) -> AskResult:
+    """`on_text(answer)`, when given, receives the answer so far each time the model writes more
+    (`shown_so_far`); the result's answer is the final word (refusals and citations settled)."""
     from assistant.generation.guard import Trusted, guard_text
     from assistant.prompt.chat import NOT_FOUND, chat_messages, completion_prompt, passages_of
 
@@ -112,7 +140,13 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> 
     passages = passages_of(hits)
     generator = assistant.generator
     name = assistant.config.me.display_name
-    if generator.has_chat_template:
+    trusted = Trusted(assistant.db, [question], assistant.config.me.emails)
+    if on_text:
+        prompt, stop = ((chat_messages(name, question, passages), None) if generator.has_chat_template
+                        else (completion_prompt(name, question, passages), ["\nQuestion:", "\n\n"]))
+        raw = _written(generator.generate(prompt, max_tokens=max_tokens, temperature=0.2, stop=stop),
+                       lambda raw: on_text(shown_so_far(raw, passages, trusted)))
+    elif generator.has_chat_template:
         raw = generator.chat(chat_messages(name, question, passages), max_tokens=max_tokens, temperature=0.2)
     else:
         raw = generator.complete(completion_prompt(name, question, passages), max_tokens=max_tokens,
@@ -124,7 +158,7 @@ def ask(assistant, question: str, k: int = DEFAULT_K, max_tokens: int = 160) -> 
     # Retrieved text may be a stranger's: an image, or a link neither in the question nor in the
     # person's own writing, does not reach the answer (addresses and phone numbers may: it is read,
     # not sent).
-    guarded = guard_text(settled[0], Trusted(assistant.db, [question], assistant.config.me.emails), contacts=False)
+    guarded = guard_text(settled[0], trusted, contacts=False)
     answer, cited = guarded.text, settled[1]
     by_number = {p.number: (p, hit) for p, hit in zip(passages, hits)}
     citations = [Citation(n, by_number[n][0].title, by_number[n][0].date, by_number[n][1].chunk_id,
