@@ -21,8 +21,8 @@ system-packages:
 		if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 
-# dovecot-imapd: the IMAP tests run a real Dovecot on loopback.
-APT_PACKAGES := cmake build-essential dovecot-imapd
+# dovecot-imapd: the IMAP tests run a real Dovecot on loopback; tmux: the TUI runs in a real terminal.
+APT_PACKAGES := cmake build-essential dovecot-imapd tmux
 
 $(STAMP): pyproject.toml Makefile
 	$(MAKE) system-packages
