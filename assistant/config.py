@@ -85,6 +85,7 @@ class Config:
     ignore: list[str] = field(default_factory=list)  # paths (and all under them) and document uris
     ignore_sources: list[str] = field(default_factory=list)  # source names: `whatsapp`, `imap`
     ignore_before: str | None = None  # items written before this date
+    draft_candidates: int = 3  # `[draft] candidates`: drafts written per request, the best kept (`draft.choose`)
 
     @classmethod
     def load(cls, home: Home) -> "Config":
@@ -129,6 +130,7 @@ class Config:
             ignore=read.strings("sources", "ignore", "/home/you/Documents/old.txt"),
             ignore_sources=read.strings("sources", "ignore_sources", "whatsapp"),
             ignore_before=read.date("sources", "ignore_before"),
+            draft_candidates=read.integer("draft", "candidates", default.draft_candidates, minimum=1),
         )
 
 

@@ -91,3 +91,16 @@ class EchoFilter:
         rest = (self.head or "") + self.tail
         if rest.strip() != "</email>" and not ECHOED_TAG.match(rest + "\n"):
             self.show(rest)
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?=\s|$)")
+
+
+def end_at_sentence(text: str) -> str:
+    """A draft the token budget cut off, back to its last whole sentence. A last line
+    of three words or fewer is a sign-off or a name, and stays."""
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    if not last or len(last.split()) <= 3 or _SENTENCE_END.search(last[-3:] + " ") or last[-1] in ":;,":
+        return text
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[:ends[-1].end()].rstrip() if ends else text
