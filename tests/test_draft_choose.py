@@ -169,7 +169,7 @@ def test_without_a_tone_a_draft_is_told_and_held_to_her_usual_length(sample):
     assert f"Length: about {words['median']} words" in generator.prompts[0][-1]["content"]
     assert generator.max_tokens[0] == round(words["p75"] * 1.5) + 24 < 220
     draft(sample, "tell Sam the alder budget is fine", to="Sam", personalize=False)
-    assert generator.max_tokens[1] == 220 and "Length:" not in generator.prompts[1][-1]["content"]
+    assert generator.max_tokens[-1] == 220 and "Length:" not in generator.prompts[-1][-1]["content"]
 
 
 def test_a_draft_its_budget_cut_short_ends_at_its_last_whole_sentence(sample):
