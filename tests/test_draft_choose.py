@@ -183,3 +183,22 @@ def test_a_draft_its_budget_cut_short_ends_at_its_last_whole_sentence(sample):
     assert draft(sample, "tell Sam the alder budget is fine", to="Sam").draft == "Hiya Sam,\n\nThe budget is fine."
     sample.__dict__["generator"] = Recorder("Hiya Sam,\n\nfine by me see you friday at the yard")
     assert draft(sample, "say yes", to="Sam").draft.endswith("see you friday at the yard")  # ended, not cut
+
+
+def test_a_greeting_placeholder_copied_from_the_style_notes_becomes_the_name_or_goes(sample):
+    from tests.draft_support import Recorder
+
+    sample.__dict__["generator"] = Recorder("Hiya NAME,\n\nFriday works.\n\nOnwards,\nPriya")
+    assert draft(sample, "say Friday works", to="Sam").draft.startswith("Hiya Sam,\n")
+    assert draft(sample, "say Friday works").draft.startswith("Hiya,\n")
+
+
+def test_a_candidate_that_lists_the_request_back_is_never_kept():
+    from assistant.profile.stylometry import Stylometer
+    from assistant_plugins.draft.choose import pick
+
+    listed = "Hiya Sam,\n\nAlder, planting, budget, approved, whips, swale, order.\n\nOnwards,\nPriya"
+    hers = "Hiya Sam,\n\nThe alder budget is approved.\n\nOnwards,\nPriya"
+    request = "tell Sam the alder planting budget is approved; order the whips for the swale"
+    assert coverage(listed, content_words(request)) > coverage(hers, content_words(request))
+    assert pick([listed, hers], request, Stylometer(), []) == 1  # no voice model: coverage alone would keep it

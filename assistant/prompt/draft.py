@@ -104,3 +104,12 @@ def end_at_sentence(text: str) -> str:
         return text
     ends = list(_SENTENCE_END.finditer(text))
     return text[:ends[-1].end()].rstrip() if ends else text
+
+
+_PLACEHOLDER = re.compile(r"^(\s*\S[^\n]*?) NAME\b")
+
+
+def fill_name(text: str, first_name: str) -> str:
+    """The style notes' "Hi NAME," as a model may copy it: NAME becomes whom the draft is for, or
+    goes ("Hi,") when it is for no one in particular."""
+    return _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else m[1], text, count=1)

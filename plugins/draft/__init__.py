@@ -132,7 +132,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
     from assistant.generation.guard import GuardedStream, Removed
-    from assistant.prompt.draft import EchoFilter
+    from assistant.prompt.draft import EchoFilter, fill_name
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare, trusted
 
@@ -162,7 +162,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
             shown(text)
     if shown:
         shown.close()
-    text, copied = trim_copies(text, _shown_texts(prompt, inputs))
+    text, copied = trim_copies(fill_name(text, _first_name(assistant, request.to)), _shown_texts(prompt, inputs))
     guarded = finish(assistant, request, text)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
                                 "passage the model was shown") for run in copied]
@@ -202,6 +202,14 @@ def _write(generator, prompt, max_tokens: int, temperature: float, shown=None) -
     text = unwrap_echo(prompt.opening + "".join(written)).strip()
     cut = generator.count_tokens("".join(written)) >= max_tokens - 1  # the budget ran out, maybe mid-sentence
     return end_at_sentence(text) if cut else text
+
+
+def _first_name(assistant, to: str | None) -> str:
+    from assistant.profile.recipients import resolve
+
+    if not to or "@" in to:
+        return ""
+    return resolve(assistant.db, to).first_name
 
 
 def _shown_texts(prompt, inputs) -> list[str]:

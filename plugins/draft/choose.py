@@ -9,8 +9,9 @@ of the system's own scores, summed as ranks so neither scale dominates:
   the store (`store_stylometer`, a nearest-centroid `Stylometer` fitted on samples of each);
 - coverage: the share of the request's content words the candidate uses.
 
-A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown, or
-echoes the prompt's data tags, ranks below every one that does not.
+A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
+echoes the prompt's data tags, or lists the request's words back as a comma list (which
+scores full coverage and says nothing), ranks below every one that does not.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
 SAMPLE = 120  # texts per side the voice model is fitted on: enough for a stable centroid, ~1 s
 _CONTENT = re.compile(r"[a-z][a-z'-]*[a-z]")
 _DATA_TAG = re.compile(r"</?(?:email|passage|fact|incoming)\b")  # the prompt's quoting, echoed: not a draft
+_LISTED = re.compile(r"(?:\b[\w'-]+, ){5,}[\w'-]+")  # six single words in a comma list: the request echoed
 MAX_CONTENT_ZIPF = 5.4  # words as common as "please", "today" or "about" say nothing of the topic
 
 
@@ -90,8 +92,8 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> in
         return 0
     wanted = content_words(instruction)
     copies = CopyIndex(shown)
-    pasted = [_DATA_TAG.search(c) is not None or (copies.longest(c).length if copies.longest(c) else 0)
-              > MAX_COPIED_WORDS for c in candidates]
+    pasted = [_DATA_TAG.search(c) is not None or _LISTED.search(c) is not None
+              or (copies.longest(c).length if copies.longest(c) else 0) > MAX_COPIED_WORDS for c in candidates]
     by_voice = _ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
     by_coverage = _ranks([coverage(c, wanted) for c in candidates])
     return min(range(len(candidates)), key=lambda i: (pasted[i], by_voice[i] + by_coverage[i], by_voice[i]))
