@@ -10,7 +10,9 @@ The quality suite reports on the `report` half of each dataset; the fusion weigh
 Writes benchmarks/results/retrieval.json and two plots (latency vs corpus size,
 recall vs k). The daemon, draft and style-profile benchmarks run as
 `python -m benchmarks.daemon_bench`, `python -m benchmarks.draft_bench` and
-`python -m benchmarks.profile_bench`; generation speed by backend (JSON grammar, server) as
+`python -m benchmarks.profile_bench`; drafting quality on the Enron dev senders (issue 11's
+goals: chrF, ROUGE-L, attribution, coverage, copying) as `python -m benchmarks.draft_quality`
+(an hour or more of generation on a laptop CPU, so not part of this suite); generation speed by backend (JSON grammar, server) as
 `python -m benchmarks.backend_bench`.
 """
 

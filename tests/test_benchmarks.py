@@ -39,3 +39,16 @@ def test_quality_suite_reports_on_the_report_half_unless_told():
 
     assert parse_args([]).split == "report"
     assert parse_args(["--split", "tune"]).split == "tune"
+
+
+def test_draft_quality_splits_each_sender_80_20_the_same_way_every_run():
+    from benchmarks.draft_quality import chrf, request_for, split
+
+    emails = {"kay_brown": [f"email {i} about the turbine contract" for i in range(50)]}
+    (train, test), = split(emails).values()
+    assert len(train) == 40 and len(test) == 10 and not set(train) & set(test)
+    assert split(emails) == split(emails) and split(emails, seed=1) != split(emails)
+    assert chrf("the turbine contract", "the turbine contract") == pytest.approx(100.0)
+    assert 0 < chrf("the turbine agreement", "the turbine contract") < 100
+    request, wanted = request_for("Dale, has GE initialled the pages of the contract? Thanks, Kay", "kay_brown", 12)
+    assert request == "Write an email about: " + ", ".join(wanted) and "kay" not in wanted and "thanks" not in wanted

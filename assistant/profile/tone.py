@@ -21,6 +21,7 @@ GREETING_FORMALITY = {"dear": 4, "good morning": 3, "good afternoon": 3, "hello"
 TOKENS_PER_WORD = 1.5  # English prose in the embedded models' tokenizers, with room for the sign-off
 BUDGET_SLACK = 24
 MAX_OWN_EMAILS = 2000
+USUAL = "usual"  # no tone asked for: the person's own usual length, told and held to
 
 
 @dataclass
@@ -36,7 +37,7 @@ class ToneGuide:
         if self.words is None:
             return requested
         budget = round(self.words * TOKENS_PER_WORD) + BUDGET_SLACK
-        return min(requested, budget) if self.tone == "shorter" else max(requested, budget)
+        return min(requested, budget) if self.tone in ("shorter", USUAL) else max(requested, budget)
 
 
 def own_lengths(db) -> list[int]:
@@ -65,6 +66,18 @@ def _register(style, most_formal: bool) -> tuple[str | None, str | None, list[st
     signoffs = Counter(habits["signoff"] for _, habits in chosen if habits.get("signoff"))
     chosen.sort(key=lambda pair: -pair[1].get("emails", 0))
     return greeting, signoffs.most_common(1)[0][0] if signoffs else None, [name for name, _ in chosen[:3]]
+
+
+def usual_length(style, name: str) -> ToneGuide | None:
+    """Without a --tone, the person's usual length: a note that says it (their median) and a budget
+    held to their 75th percentile. An instruction model left alone writes three times what a
+    terse person does, and pads it with what they never say."""
+    data = style.contexts.get("email")
+    if not data or data.get("docs", 0) < 4:
+        return None
+    words = data["words"]
+    return ToneGuide(USUAL, [f"Length: about {words['median']} words, as {name}'s own emails usually are "
+                             f"({words['p25']}–{words['p75']}); only what the request needs."], words["p75"])
 
 
 def tone_guide(db, style, tone: str, name: str) -> ToneGuide:

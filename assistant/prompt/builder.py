@@ -130,7 +130,12 @@ def _chat_parts(inputs: PromptInputs) -> list[tuple[str, str, int]]:
     request = f"Request from {name}: {inputs.instruction}"
     if inputs.to:
         request += f"\nRecipient: {inputs.to}"
-    request += f"\nWrite the email as {name}."
+    if inputs.thread:  # said in so many words: told only "reply", a small model pastes the email back
+        sender = inputs.thread[-1].author.split("<")[0].strip() or "the sender"
+        request += (f"\nWrite {name}'s reply to {quote_data(sender)}: answer what the last <incoming> email says "
+                    f"or asks, in {name}'s own words. Do not repeat or quote the incoming email.")
+    else:
+        request += f"\nWrite the email as {name}."
     return [("persona", _persona_text(inputs, True), 0), ("style", _style_text(inputs), len(inputs.style_notes)),
             ("rules", RULES.format(name=name), 0),
             ("exemplars", exemplars, len(inputs.exemplars)), ("context", _context_text(inputs, True),

@@ -91,3 +91,25 @@ class EchoFilter:
         rest = (self.head or "") + self.tail
         if rest.strip() != "</email>" and not ECHOED_TAG.match(rest + "\n"):
             self.show(rest)
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*(?=\s|$)")
+
+
+def end_at_sentence(text: str) -> str:
+    """A draft the token budget cut off, back to its last whole sentence. A last line
+    of three words or fewer is a sign-off or a name, and stays."""
+    last = text.rstrip().rsplit("\n", 1)[-1].strip()
+    if not last or len(last.split()) <= 3 or _SENTENCE_END.search(last[-3:] + " ") or last[-1] in ":;,":
+        return text
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[:ends[-1].end()].rstrip() if ends else text
+
+
+_PLACEHOLDER = re.compile(r"^(\s*\S[^\n]*?) NAME\b")
+
+
+def fill_name(text: str, first_name: str) -> str:
+    """The style notes' "Hi NAME," as a model may copy it: NAME becomes whom the draft is for, or
+    goes ("Hi,") when it is for no one in particular."""
+    return _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else m[1], text, count=1)

@@ -40,6 +40,7 @@ class DraftResult:
     in_reply_to: str = ""
     removed: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
     saved: list[str] = field(default_factory=list)  # where copies went (--out, --maildir-drafts, --imap-drafts)
+    candidates: list[str] = field(default_factory=list)  # every candidate written, as written (`[draft] candidates`)
 
 
 def pick_exemplars(assistant, instruction: str, recipient=None):
@@ -79,7 +80,7 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     from assistant.profile.persona import current_persona
     from assistant.profile.recipients import resolve
     from assistant.profile.refresh import current_style
-    from assistant.profile.tone import tone_guide
+    from assistant.profile.tone import tone_guide, usual_length
     from assistant.prompt.builder import PromptInputs
 
     name = assistant.config.me.display_name
@@ -90,7 +91,8 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
                             subject=subject)
     recipient = resolve(assistant.db, to) if to else None
     style = current_style(assistant.db)
-    guide = tone_guide(assistant.db, style, request.tone, name) if request and request.tone else None
+    guide = (tone_guide(assistant.db, style, request.tone, name) if request and request.tone
+             else usual_length(style, name))
     general = style.notes()
     greeting = (guide and guide.greeting) or style.greeting_for(to)
     facts = relevant_facts(assistant.db, assistant.embedder, instruction, k=MAX_FACTS) if instruction.strip() else []
@@ -121,13 +123,17 @@ def build_prompt(assistant, instruction: str, to: str | None, personalize: bool,
 
 def draft(assistant, instruction: str = "", to: str | None = None, personalize: bool = True,
           max_tokens: int = 220, temperature: float = 0.7, reply_to: str | None = None,
-          tone: str | None = None, save=None, on_text=None) -> DraftResult:
+          tone: str | None = None, save=None, on_text=None, candidates: int | None = None) -> DraftResult:
     """A draft, passed through the safety guard. `reply_to`: a saved message or a Message-ID to
     answer; `tone`: one of `tone.TONES`, relative to the person's own range; `save`: a
     `save.Targets`, checked before generating and written after; `on_text(piece)` receives the
-    draft as it is written (streaming), each line through the guard before it is shown."""
-    from assistant.generation.guard import GuardedStream
-    from assistant.prompt.draft import COMPLETION_STOPS, EchoFilter, unwrap_echo
+    draft as it is written (streaming), each line through the guard before it is shown; with
+    several `candidates` (default `[draft] candidates`), the chosen one once all are written
+    (`choose.pick`). No draft keeps a run of more than 12 words copied from what the model was
+    shown (`copying.trim_copies`)."""
+    from assistant.generation.copying import trim_copies
+    from assistant.generation.guard import GuardedStream, Removed
+    from assistant.prompt.draft import EchoFilter, fill_name
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare, trusted
 
@@ -144,7 +150,44 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         max_tokens = inputs.tone.max_tokens(max_tokens)
     prompt = build_prompt(assistant, request.instruction, request.to, personalize, chat, generator, max_tokens,
                           inputs=inputs)
+    count = (candidates or assistant.config.draft_candidates) if personalize else 1
     shown = GuardedStream(EchoFilter(on_text), trusted(assistant, request)) if on_text else None
+    if count == 1:
+        texts = [text] = [_write(generator, prompt, max_tokens, temperature, shown)]
+    else:
+        from assistant_plugins.draft.choose import pick, store_stylometer
+
+        texts = [_write(generator, prompt, max_tokens, temperature) for _ in range(count)]
+        text = texts[pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))]
+        if shown:
+            shown(text)
+    if shown:
+        shown.close()
+    text, copied = trim_copies(fill_name(text, _first_name(assistant, request.to)), _shown_texts(prompt, inputs))
+    guarded = finish(assistant, request, text)
+    guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
+                                "passage the model was shown") for run in copied]
+    saved = save.save(assistant.home, assistant.config.me, request.envelope(), guarded.text) if save else []
+    result = DraftResult(guarded.text, [e.chunk_id for e in prompt.exemplars], generator.name,
+                         round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
+                         explain=prompt.explain(), trimmed=prompt.trimmed,
+                         prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
+                         to=request.recipients, subject=request.subject,
+                         in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
+                         saved=saved, candidates=texts)
+    notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
+    record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
+                      request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone,
+                               "personalize": personalize},
+                      style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
+    return result
+
+
+def _write(generator, prompt, max_tokens: int, temperature: float, shown=None) -> str:
+    """One draft from `prompt`, passed piece by piece to `shown` when given; one that ran out of
+    tokens ends at its last whole sentence."""
+    from assistant.prompt.draft import COMPLETION_STOPS, end_at_sentence, unwrap_echo
+
     if shown and prompt.opening:
         shown(prompt.opening)
     if prompt.messages is not None:
@@ -157,23 +200,23 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         written.append(piece)
         if shown:
             shown(piece)
-    if shown:
-        shown.close()
-    guarded = finish(assistant, request, unwrap_echo(prompt.opening + "".join(written)).strip())
-    saved = save.save(assistant.home, assistant.config.me, request.envelope(), guarded.text) if save else []
-    result = DraftResult(guarded.text, [e.chunk_id for e in prompt.exemplars], generator.name,
-                         round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
-                         explain=prompt.explain(), trimmed=prompt.trimmed,
-                         prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
-                         to=request.recipients, subject=request.subject,
-                         in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
-                         saved=saved)
-    notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
-    record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
-                      request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone,
-                               "personalize": personalize},
-                      style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
-    return result
+    text = unwrap_echo(prompt.opening + "".join(written)).strip()
+    cut = generator.count_tokens("".join(written)) >= max_tokens - 1  # the budget ran out, maybe mid-sentence
+    return end_at_sentence(text) if cut else text
+
+
+def _first_name(assistant, to: str | None) -> str:
+    from assistant.profile.recipients import resolve
+
+    if not to or "@" in to:
+        return ""
+    return resolve(assistant.db, to).first_name
+
+
+def _shown_texts(prompt, inputs) -> list[str]:
+    """The texts of others' and the person's past writing the model read: a draft must not paste them."""
+    return ([e.text for e in prompt.exemplars] + [p.text for p in inputs.context]
+            + [m.text for m in inputs.thread])
 
 
 class DraftSkill:
@@ -274,7 +317,7 @@ def register_commands(cli):
         if as_json:
             shown = asdict(result)
             if not explain:
-                for key in ("explain", "trimmed", "prefix_cache"):
+                for key in ("explain", "trimmed", "prefix_cache", "candidates"):
                     shown.pop(key)
             click.echo(json.dumps(shown, ensure_ascii=False))
             return

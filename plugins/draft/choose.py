@@ -1,0 +1,105 @@
+"""Several candidate drafts, and which one to keep.
+
+A small instruction model either keeps to the request and loses the voice, or keeps the voice
+and drifts. `[draft] candidates = N` drafts N times from the same prompt (its KV state is reused,
+so each extra candidate costs its generation only) and keeps the one that ranks best on two
+of the system's own scores, summed as ranks so neither scale dominates:
+
+- voice: how much closer the candidate is to the person's own mail than to the others' mail in
+  the store (`store_stylometer`, a nearest-centroid `Stylometer` fitted on samples of each);
+- coverage: the share of the request's content words the candidate uses.
+
+A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
+echoes the prompt's data tags, or lists the request's words back as a comma list (which
+scores full coverage and says nothing), ranks below every one that does not.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
+
+SAMPLE = 120  # texts per side the voice model is fitted on: enough for a stable centroid, ~1 s
+_CONTENT = re.compile(r"[a-z][a-z'-]*[a-z]")
+_DATA_TAG = re.compile(r"</?(?:email|passage|fact|incoming)\b")  # the prompt's quoting, echoed: not a draft
+_LISTED = re.compile(r"(?:\b[\w'-]+, ){5,}[\w'-]+")  # six single words in a comma list: the request echoed
+MAX_CONTENT_ZIPF = 5.4  # words as common as "please", "today" or "about" say nothing of the topic
+
+
+def content_words(text: str, limit: int | None = None, exclude: set[str] = frozenset()) -> list[str]:
+    """The topical words of `text` in order of first use: no function words, nothing as common
+    as "about"; with `limit`, the rarest `limit` of them, still in order."""
+    from wordfreq import zipf_frequency
+
+    found = {}
+    for word in _CONTENT.findall(text.lower()):
+        if word not in found and word not in exclude and len(word) > 2:
+            zipf = zipf_frequency(word, "en")
+            if zipf < MAX_CONTENT_ZIPF:
+                found[word] = zipf
+    if limit is not None and len(found) > limit:
+        keep = set(sorted(found, key=found.get)[:limit])
+        return [w for w in found if w in keep]
+    return list(found)
+
+
+def coverage(draft: str, wanted: list[str]) -> float:
+    """The share of `wanted` words that `draft` uses (an inflected form counts: "meet" in "meeting")."""
+    if not wanted:
+        return 1.0
+    have = set(_CONTENT.findall(draft.lower()))
+    return sum(any(w == h or (len(w) > 3 and h.startswith(w)) for h in have) for w in wanted) / len(wanted)
+
+
+_FITTED: dict[tuple, object] = {}
+
+
+def store_stylometer(assistant):
+    """A `Stylometer` with the labels "me" (the person's own mail) and, where the store holds any,
+    "others" (mail others wrote); fitted once per store state and kept for the process."""
+    from assistant.profile.stylometry import Stylometer
+
+    db = assistant.db
+    key = (str(assistant.home.db_path), *db.execute(
+        "SELECT count(*), max(id) FROM documents WHERE kind = 'mail'").fetchone())
+    if key in _FITTED:
+        return _FITTED[key]
+    meter = Stylometer()
+    for label, mine in (("me", 1), ("others", 0)):
+        ids = [r[0] for r in db.execute("SELECT id FROM documents WHERE kind = 'mail' AND author_is_me = ? "
+                                        "ORDER BY id", [mine])]
+        ids = random.Random(0).sample(ids, min(SAMPLE, len(ids)))
+        texts = [t for (t,) in db.execute(
+            f"SELECT group_concat(text, '\n\n') FROM (SELECT document_id, text FROM chunks WHERE document_id IN "
+            f"({','.join('?' * len(ids))}) ORDER BY document_id, position) GROUP BY document_id", ids) if t]
+        if texts:
+            meter.fit_texts(label, texts)
+    _FITTED.clear()
+    _FITTED[key] = meter
+    return meter
+
+
+def voice(meter, text: str) -> float:
+    scores = meter.scores(text)
+    return scores.get("me", 0.0) - scores.get("others", 0.0)
+
+
+def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> int:
+    """The index of the candidate to keep (see the module's ranking)."""
+    if len(candidates) == 1:
+        return 0
+    wanted = content_words(instruction)
+    copies = CopyIndex(shown)
+    pasted = [_DATA_TAG.search(c) is not None or _LISTED.search(c) is not None
+              or (copies.longest(c).length if copies.longest(c) else 0) > MAX_COPIED_WORDS for c in candidates]
+    by_voice = _ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
+    by_coverage = _ranks([coverage(c, wanted) for c in candidates])
+    return min(range(len(candidates)), key=lambda i: (pasted[i], by_voice[i] + by_coverage[i], by_voice[i]))
+
+
+def _ranks(values: list[float]) -> list[int]:
+    """0 for the highest value; ties share a rank."""
+    ordered = sorted(set(values), reverse=True)
+    return [ordered.index(v) for v in values]
