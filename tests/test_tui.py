@@ -44,6 +44,14 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+async def still(pilot) -> None:
+    """Work done and the text cursor steady: a snapshot taken while it blinks would show it or not by chance."""
+    await settle(pilot)
+    for box in pilot.app.query(Input):
+        box.cursor_blink = False
+    await pilot.pause()
+
+
 def text_of(app, selector: str) -> str:
     return str(app.query_one(selector, Static).render())
 
@@ -478,7 +486,7 @@ def test_snapshot(area, size, sample_home, embedder, snap_compare):
     async def show(pilot):
         await settle(pilot)
         await pilot.press("escape", KEYS[area])
-        await settle(pilot)
+        await still(pilot)
 
     assert snap_compare(sample_app(sample_home, embedder), terminal_size=size, run_before=show)
 

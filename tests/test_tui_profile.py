@@ -14,7 +14,7 @@ from textual.widgets import ContentSwitcher, DataTable, Input, ProgressBar, Tabb
 from assistant.home import Home  # noqa: E402
 from assistant.profile import facts  # noqa: E402
 from assistant.tui.draft import DraftArea  # noqa: E402
-from tests.test_tui import errors, sample_app, settle, text_of  # noqa: E402
+from tests.test_tui import errors, sample_app, settle, still, text_of  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 # Dates that would otherwise be when the test ran (indexing, the facts refresh) or when the sample
@@ -454,6 +454,6 @@ def test_snapshot(area, size, facts_home, embedder, snap_compare):
     async def show(pilot):
         await settle(pilot)
         await pilot.press("escape", MINE[area])
-        await settle(pilot)
+        await still(pilot)
 
     assert snap_compare(sample_app(facts_home, embedder), terminal_size=size, run_before=show)
