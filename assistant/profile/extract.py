@@ -98,7 +98,8 @@ _VERB_TEXT = {"love": "Loves", "adore": "Loves", "enjoy": "Enjoys", "like": "Lik
 _PETS = ("dog", "cat", "puppy", "kitten", "horse", "rabbit", "parrot")
 # A preference whose object is an action or a pronoun is talk, not a preference ("I like that idea").
 _NOT_A_PREFERENCE = re.compile(r"^(?:it|that|this|them|you|your|the idea|to hear|hearing|what|how|when|"
-                               r"the sound|the look|seeing|reading your|being able|to (?:say|think|hear|know|see|imagine|believe|tell|ask))\b",
+                               r"the sound|the look|seeing|reading your|being able|"
+                               r"to (?:say|think|hear|know|see|imagine|believe|tell|ask))\b",
                                re.I)
 
 # First-person statements that are not facts about the person: plans, hedges, feelings about the talk itself.
@@ -130,12 +131,15 @@ _LEAD = re.compile(rf"^(?:(?:{_TIME}|by the way|as for me|for me|personally|for 
                    rf"even|just|now|then|finally|after (?:that|all)|at first|at the moment|right now)[,:!]?\s+)+"
                    rf"(?=(?:i|i'm|i've|i'd|we|we're|we've|my|our|me and)\b)", re.I)
 # "Max and I love…", "me and my neighbor ran…": the person with someone, written "they and Max…".
-_WITH = re.compile(r"^(?:me and (?P<a>(?:my )?\w+)|(?P<b>(?:my )?[\w-]+(?: [A-Z]\w+)?) and (?:i|me))\b(?P<rest>.*)", re.I)
+_WITH = re.compile(r"^(?:me and (?P<a>(?:my )?\w+)|(?P<b>(?:my )?[\w-]+(?: [A-Z]\w+)?) and (?:i|me))\b(?P<rest>.*)",
+                   re.I)
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|my|our)\b|" + _WITH.pattern, re.I)
 # A sentence opening on a past tense or "been" has dropped its "I" ("Made this soup last night").
-_DROPPED_I = re.compile(r"^(?:(?:just|finally|recently|never|always|also|actually)\s+)?(?P<verb>been(?! a\b| an\b| ages\b)|"
+_DROPPED_I = re.compile(r"^(?:(?:just|finally|recently|never|always|also|actually)\s+)?"
+                        r"(?P<verb>been(?! a\b| an\b| ages\b)|"
                         r"[a-z]+ed|had|went|got|made|took|saw|found|bought|met|began|ran|wrote|read|spent|built|won|"
-                        r"lost|started|finished|tried|visited)\s+(?!(?:it|that|this|you|is|was|are|were|looks|seems)\b)", re.I)
+                        r"lost|started|finished|tried|visited)\s+"
+                        r"(?!(?:it|that|this|you|is|was|are|were|looks|seems)\b)", re.I)
 _MINE = re.compile(r"\b(?:my|myself)\b", re.I)
 # Opens on a word whose referent is elsewhere ("It was a big step for me"), or on a name addressed ("Sam, I…").
 _ANAPHORIC = re.compile(r"^(?:it|this|that|these|those|they|he|she|there|[A-Z]\w+,)(?:\b|'s)", re.I)
@@ -145,14 +149,16 @@ _REQUEST = re.compile(r"^(?:please|kindly|let (?:me|us)|let's|count me|ping me|t
                       r"feel free|do let)\b", re.I)
 # Arrangements about the exchange, not facts about the person: availability, dates and times to meet,
 # attachments, payments ("Our team is available any weekday morning").
-_LOGISTICS = re.compile(r"\b(?:as (?:discussed|agreed|promised)|available|availability|on (?:my|our) end|attached|enclosed|invoice\w*|"
+_LOGISTICS = re.compile(r"\b(?:as (?:discussed|agreed|promised)|available|availability|on (?:my|our) end|"
+                        r"attached|enclosed|invoice\w*|"
                         r"payment|deposit|net-\d+|site visit|arrange|\d{1,2}(?::\d\d)?\s?(?:am|pm)|"
                         r"by (?:next )?(?:monday|tuesday|wednesday|thursday|friday|the \d{1,2}(?:st|nd|rd|th)))\b",
                         re.I)
 _ADVERBS = frozenset("just also really finally recently still never always usually often already actually even "
                      "totally definitely truly only ever sometimes mostly now currently".split())
 _PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are"}
-_PRONOUNS = [(r"\bI was\b", "they were"), (r"\bI am\b", "they are"), (r"\bI'm\b", "they're"), (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
+_PRONOUNS = [(r"\bI was\b", "they were"), (r"\bI am\b", "they are"), (r"\bI'm\b", "they're"),
+             (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
              (r"\bmyself\b", "themselves"), (r"\bmy\b", "their"), (r"\bme\b", "them"), (r"\bmine\b", "theirs")]
 
 
