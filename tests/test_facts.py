@@ -338,3 +338,9 @@ def test_verbs_agree_past_adverbs_and_objects_speak_of_the_person(assistant, tmp
 
 def test_a_way_of_speaking_is_not_a_preference(assistant, tmp_path):
     assert said(assistant, tmp_path, "As I like to say, nothing beats a good football match.") == set()
+
+
+def test_a_name_addressed_is_not_part_of_the_fact_and_wanna_is_wants_to(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Sam, I finally finished the quilt for my niece.",
+                "I wanna learn the cello this year.") == {
+        "Finally finished the quilt for their niece", "Wants to learn the cello this year"}

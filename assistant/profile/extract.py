@@ -120,7 +120,8 @@ _ADDRESSED = re.compile(r"\b(?:you|your|you'd|you're|you'll|yours)\b", re.I)
 _INTERJECTION = re.compile(r"^(?:(?:yeah|yes|yep|wow|oh|ah|aw+|haha+|lol|well|so|and|but|actually|honestly|"
                            r"totally|true|right|okay|ok|hey|hi|thanks|thank you|omg|ugh|hmm+|sure|cool|nice|"
                            r"great|awesome|absolutely|definitely|of course|btw|anyway|plus|also)\b[,!.]?\s+)+", re.I)
-# A short time or discourse phrase before the subject: "Last week I won…", "By the way, I bought…".
+# A short time or discourse phrase, or a name addressed, before the subject: "Last week I won…",
+# "By the way, I bought…", "Sam, I went…".
 _TIME = (r"(?:last|this|next|past|earlier this|later this) (?:week|weekend|month|year|night|summer|winter|spring|fall|"
          r"autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|tonight|lately|recently|"
          r"this (?:morning|afternoon|evening)|the other day|over the weekend|a (?:few|couple of) (?:days|weeks|months|"
@@ -128,7 +129,8 @@ _TIME = (r"(?:last|this|next|past|earlier this|later this) (?:week|weekend|month
          r"when i was (?:a kid|young|little|younger)|as a (?:kid|child)")
 _LEAD = re.compile(rf"^(?:(?:{_TIME}|by the way|as for me|for me|personally|for example|for instance|anyway|"
                    rf"guess what|speaking of \w+(?: \w+)?|funny enough|to be honest|in fact|also|and|but|so|plus|"
-                   rf"even|just|now|then|finally|after (?:that|all)|at first|at the moment|right now)[,:!]?\s+)+"
+                   rf"even|just|now|then|finally|after (?:that|all)|at first|at the moment|right now|"
+                   rf"(?-i:[A-Z][a-z]+(?=,)))[,:!]?\s+)+"
                    rf"(?=(?:i|i'm|i've|i'd|we|we're|we've|my|our|me and)\b)", re.I)
 # "Max and I love…", "me and my neighbor ran…": the person with someone, written "they and Max…".
 _WITH = re.compile(r"^(?:me and (?P<a>(?:my )?\w+)|(?P<b>(?:my )?[\w-]+(?: [A-Z]\w+)?) and (?:i|me))\b(?P<rest>.*)",
@@ -141,8 +143,8 @@ _DROPPED_I = re.compile(r"^(?:(?:just|finally|recently|never|always|also|actuall
                         r"lost|started|finished|tried|visited)\s+"
                         r"(?!(?:it|that|this|you|is|was|are|were|looks|seems)\b)", re.I)
 _MINE = re.compile(r"\b(?:my|myself)\b", re.I)
-# Opens on a word whose referent is elsewhere ("It was a big step for me"), or on a name addressed ("Sam, I…").
-_ANAPHORIC = re.compile(r"^(?:it|this|that|these|those|they|he|she|there|[A-Z]\w+,)(?:\b|'s)", re.I)
+# Opens on a word whose referent is elsewhere ("It was a big step for my career").
+_ANAPHORIC = re.compile(r"^(?:it|this|that|these|those|they|he|she|there)(?:\b|'s)", re.I)
 # A request to the reader, however it is worded: "Please let me know", "Count me in", "Ping me if…".
 _REQUEST = re.compile(r"^(?:please|kindly|let (?:me|us)|let's|count me|ping me|tell me|give me|send me|drop me|"
                       r"keep me|remind me|call me|text me|email me|ask me|have a (?:read|look)|take a look|"
@@ -156,7 +158,8 @@ _LOGISTICS = re.compile(r"\b(?:as (?:discussed|agreed|promised)|available|availa
                         re.I)
 _ADVERBS = frozenset("just also really finally recently still never always usually often already actually even "
                      "totally definitely truly only ever sometimes mostly now currently".split())
-_PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are"}
+_PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are",
+                "wanna": "wants to"}
 _PRONOUNS = [(r"\bI was\b", "they were"), (r"\bI am\b", "they are"), (r"\bI'm\b", "they're"),
              (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
              (r"\bmyself\b", "themselves"), (r"\bmy\b", "their"), (r"\bme\b", "them"), (r"\bmine\b", "theirs")]
