@@ -278,3 +278,69 @@ def test_profile_commands_end_to_end(temp_home, embedder, tmp_path):
 def test_the_daemon_hook_reads_new_writing(sample_assistant):
     sample_assistant.plugins.hook.after_ingest(assistant=sample_assistant, report=None)
     assert pending_count(sample_assistant.db) == 0 and active(sample_assistant.db)
+
+
+# -- the embedded path's rules, each through the real store and embedder ----------------------------------
+
+def said(assistant, tmp_path, *lines: str) -> set[str]:
+    """The active facts after the person writes `lines` in a chat (the other side echoes each one)."""
+    messages = []
+    for n, line in enumerate(lines):
+        messages += [("priya", f"2026-03-01T09:{n:02d}:00+00:00", line), ("sam", f"2026-03-01T09:{n:02d}:30+00:00", line)]
+    indexed(assistant, chat_file(tmp_path / "rules", messages))
+    refresh_facts(assistant.db, assistant.embedder)
+    evidence_authors = {row[0] for row in assistant.db.execute(
+        "SELECT d.author FROM fact_evidence e JOIN chunks c ON c.id = e.chunk_id JOIN documents d ON d.id = c.document_id")}
+    assert evidence_authors <= {"priya"}
+    return {f.text for f in active(assistant.db)}
+
+
+def test_a_time_or_aside_before_the_subject_still_opens_a_statement_about_the_person(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Last week I scored 40 points in the final!",
+                "Haha, by the way, I bought a vintage camera.") == {
+        "Scored 40 points in the final", "Bought a vintage camera"}
+
+
+def test_typographic_apostrophes_read_as_plain_ones(assistant, tmp_path):
+    assert said(assistant, tmp_path, "I’m training for the Boston marathon.", "I`ve adopted a greyhound called Pip.") == {
+        "Is training for the Boston marathon", "Has adopted a greyhound called Pip"}
+
+
+def test_the_person_doing_something_with_someone_is_still_the_person(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Me and my neighbour ran a free gardening class.",
+                "Max and I love taking walks on the river trail.") == {
+        "They and their neighbour ran a free gardening class", "Loves taking walks on the river trail"}
+
+
+def test_a_sentence_that_drops_its_i_is_about_the_person(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Been restoring a vintage Mustang all summer.",
+                "Started playing chess when I was seven.", "Polished looks like a bank lobby.",
+                "Been a while since we talked!") == {
+        "Has been restoring a vintage Mustang all summer", "Started playing chess when they were seven"}
+
+
+def test_a_statement_about_something_of_theirs_counts_unless_it_leans_on_another_sentence(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Gardening keeps my mind calm after long shifts.",
+                "It was a big step for my career.", "That photo made my whole week.") == {
+        "Gardening keeps their mind calm after long shifts"}
+
+
+def test_arrangements_and_requests_are_not_facts_about_the_person(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Our team is available any weekday morning.", "Please check my notes on the swale.",
+                "As discussed, my budget is firm.", "Our engineer will send the report by the 20th.") == set()
+
+
+def test_verbs_agree_past_adverbs_and_objects_speak_of_the_person(assistant, tmp_path):
+    assert said(assistant, tmp_path, "I usually cycle to the studio.", "I even got a signed jersey from the team.",
+                "I love oat milk in my coffee.") == {
+        "Usually cycles to the studio", "Even got a signed jersey from the team", "Loves oat milk in their coffee"}
+
+
+def test_a_way_of_speaking_is_not_a_preference(assistant, tmp_path):
+    assert said(assistant, tmp_path, "As I like to say, nothing beats a good football match.") == set()
+
+
+def test_a_name_addressed_is_not_part_of_the_fact_and_wanna_is_wants_to(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Sam, I finally finished the quilt for my niece.",
+                "I wanna learn the cello this year.") == {
+        "Finally finished the quilt for their niece", "Wants to learn the cello this year"}

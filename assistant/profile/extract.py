@@ -7,9 +7,15 @@ demographics: a sensitive category comes only from words the person wrote about 
 The embedded path is rules over sentences. Typed disclosures ("I live in…", "I'm allergic
 to…", "I work at…", "I love/hate/prefer…", "I don't eat…", "my sister…") carry a category
 and, for states that change, a subject ("home", "employer", "pref:coffee") that lets a newer
-statement supersede an older one. Any other plain first-person statement of what the person
-did, has or is becomes a low-confidence `life` fact. Plans, hedges, questions and politeness
-("I'll send it", "I think", "I'm sorry") are left out.
+statement supersede an older one. Any other plain statement of what the person did, has or is
+becomes a low-confidence `life` fact: one opening in the first person, also after a time or an
+aside ("Last week I…", "By the way, I…"), with someone ("Max and I…"), or with the "I" dropped
+as chat does ("Been restoring a car"); or one about something of theirs ("Painting keeps my
+mind calm") unless it opens on a pronoun whose referent is in another sentence. Plans, hedges,
+questions, politeness, requests and arrangements ("I'll send it", "I think", "I'm sorry",
+"Please let me know", "Our team is available any weekday morning") are left out. Each rule was
+kept only if it raised LoCoMo recall without costing evidence precision on the benchmark's
+`tune` half (`benchmarks/facts_bench.py`).
 
 The capable path asks a larger model for JSON that a grammar constrains to `FACTS_SCHEMA`;
 each proposition must quote its passage, so a fact the text does not support is dropped.
@@ -92,7 +98,9 @@ _VERB_TEXT = {"love": "Loves", "adore": "Loves", "enjoy": "Enjoys", "like": "Lik
 _PETS = ("dog", "cat", "puppy", "kitten", "horse", "rabbit", "parrot")
 # A preference whose object is an action or a pronoun is talk, not a preference ("I like that idea").
 _NOT_A_PREFERENCE = re.compile(r"^(?:it|that|this|them|you|your|the idea|to hear|hearing|what|how|when|"
-                               r"the sound|the look|seeing|reading your|being able)\b", re.I)
+                               r"the sound|the look|seeing|reading your|being able|"
+                               r"to (?:say|think|hear|know|see|imagine|believe|tell|ask))\b",
+                               re.I)
 
 # First-person statements that are not facts about the person: plans, hedges, feelings about the talk itself.
 _NOT_A_FACT = re.compile(
@@ -108,13 +116,52 @@ _NOT_A_FACT = re.compile(
 )
 # A sentence that speaks to the reader ("your", "you'd") is about the exchange more than the writer.
 _ADDRESSED = re.compile(r"\b(?:you|your|you'd|you're|you'll|yours)\b", re.I)
-_FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|my|our)\b", re.I)
 # Openers that carry no content: "Yeah, I painted that" is "I painted that".
 _INTERJECTION = re.compile(r"^(?:(?:yeah|yes|yep|wow|oh|ah|aw+|haha+|lol|well|so|and|but|actually|honestly|"
                            r"totally|true|right|okay|ok|hey|hi|thanks|thank you|omg|ugh|hmm+|sure|cool|nice|"
                            r"great|awesome|absolutely|definitely|of course|btw|anyway|plus|also)\b[,!.]?\s+)+", re.I)
-_PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are"}
-_PRONOUNS = [(r"\bI'm\b", "they're"), (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
+# A short time or discourse phrase, or a name addressed, before the subject: "Last week I won…",
+# "By the way, I bought…", "Sam, I went…".
+_TIME = (r"(?:last|this|next|past|earlier this|later this) (?:week|weekend|month|year|night|summer|winter|spring|fall|"
+         r"autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|today|tonight|lately|recently|"
+         r"this (?:morning|afternoon|evening)|the other day|over the weekend|a (?:few|couple of) (?:days|weeks|months|"
+         r"years) ago|(?:\w+ )?(?:days?|weeks?|months?|years?) ago|in (?:the )?\w+|on \w+|a while back|back then|"
+         r"when i was (?:a kid|young|little|younger)|as a (?:kid|child)")
+_LEAD = re.compile(rf"^(?:(?:{_TIME}|by the way|as for me|for me|personally|for example|for instance|anyway|"
+                   rf"guess what|speaking of \w+(?: \w+)?|funny enough|to be honest|in fact|also|and|but|so|plus|"
+                   rf"even|just|now|then|finally|after (?:that|all)|at first|at the moment|right now|"
+                   rf"(?-i:[A-Z][a-z]+(?=,)))[,:!]?\s+)+"
+                   rf"(?=(?:i|i'm|i've|i'd|we|we're|we've|my|our|me and)\b)", re.I)
+# "Max and I love…", "me and my neighbor ran…": the person with someone, written "they and Max…".
+_WITH = re.compile(r"^(?:me and (?P<a>(?:my )?\w+)|(?P<b>(?:my )?[\w-]+(?: [A-Z]\w+)?) and (?:i|me))\b(?P<rest>.*)",
+                   re.I)
+_FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|my|our)\b|" + _WITH.pattern, re.I)
+# A sentence opening on a past tense or "been" has dropped its "I" ("Made this soup last night").
+_DROPPED_I = re.compile(r"^(?:(?:just|finally|recently|never|always|also|actually)\s+)?"
+                        r"(?P<verb>been(?! a\b| an\b| ages\b)|"
+                        r"[a-z]+ed|had|went|got|made|took|saw|found|bought|met|began|ran|wrote|read|spent|built|won|"
+                        r"lost|started|finished|tried|visited)\s+"
+                        r"(?!(?:it|that|this|you|is|was|are|were|looks|seems)\b)", re.I)
+_MINE = re.compile(r"\b(?:my|myself)\b", re.I)
+# Opens on a word whose referent is elsewhere ("It was a big step for my career").
+_ANAPHORIC = re.compile(r"^(?:it|this|that|these|those|they|he|she|there)(?:\b|'s)", re.I)
+# A request to the reader, however it is worded: "Please let me know", "Count me in", "Ping me if…".
+_REQUEST = re.compile(r"^(?:please|kindly|let (?:me|us)|let's|count me|ping me|tell me|give me|send me|drop me|"
+                      r"keep me|remind me|call me|text me|email me|ask me|have a (?:read|look)|take a look|"
+                      r"feel free|do let)\b", re.I)
+# Arrangements about the exchange, not facts about the person: availability, dates and times to meet,
+# attachments, payments ("Our team is available any weekday morning").
+_LOGISTICS = re.compile(r"\b(?:as (?:discussed|agreed|promised)|available|availability|on (?:my|our) end|"
+                        r"attached|enclosed|invoice\w*|"
+                        r"payment|deposit|net-\d+|site visit|arrange|\d{1,2}(?::\d\d)?\s?(?:am|pm)|"
+                        r"by (?:next )?(?:monday|tuesday|wednesday|thursday|friday|the \d{1,2}(?:st|nd|rd|th)))\b",
+                        re.I)
+_ADVERBS = frozenset("just also really finally recently still never always usually often already actually even "
+                     "totally definitely truly only ever sometimes mostly now currently".split())
+_PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are",
+                "wanna": "wants to"}
+_PRONOUNS = [(r"\bI was\b", "they were"), (r"\bI am\b", "they are"), (r"\bI'm\b", "they're"),
+             (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
              (r"\bmyself\b", "themselves"), (r"\bmy\b", "their"), (r"\bme\b", "them"), (r"\bmine\b", "theirs")]
 
 
@@ -129,7 +176,11 @@ class Candidate:
     sensitive: bool = False
 
 
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+
+
 def sentences(text: str) -> list[str]:
+    text = text.translate(_APOSTROPHES)  # "I’m", "I`m" read as "I'm"
     return [s.strip(" \t\"'“”") for s in _SENTENCE.split(text) if len(s.split()) >= 2]
 
 
@@ -156,7 +207,7 @@ def typed(sentence: str) -> list[Candidate]:
     found = []
     for category, subject, template, pattern in _TYPED:
         for match in pattern.finditer(sentence):
-            obj = _clean(match.group("obj"))
+            obj = _their(_clean(match.group("obj")))
             if not obj or (len(obj.split()) > 8 and category != "family"):
                 continue
             groups = match.groupdict()
@@ -164,6 +215,9 @@ def typed(sentence: str) -> list[Candidate]:
                 if _NOT_A_PREFERENCE.match(obj) or len(obj) < 3:
                     continue
                 text = template.format(verb=_VERB_TEXT[groups["verb"].lower()], obj=obj)
+                if re.match(r"(?:to \w+|\w+ing)\b", obj, re.I):
+                    # An activity ("I love taking walks on this trail"): the whole clause, not its cut-off head.
+                    text = third_person(sentence[match.start():])
                 # The object is the subject: "loves coffee" then "hates coffee" is one preference changed.
                 subject_key = subject.format(key=_key(obj))
             elif category == "family":
@@ -191,10 +245,14 @@ def _candidate(sentence: str, text: str, category: str, subject: str | None, con
 
 def third_person(sentence: str) -> str:
     """'I went to the coast with my kids' → 'Went to the coast with their kids' (the person is implied)."""
+    if with_whom := _WITH.match(sentence):
+        sentence = f"they and {with_whom['a'] or with_whom['b']}{with_whom['rest']}"
     words = sentence.split()
     first, rest = words[0].lower(), words[1:]
     if first in ("i", "we") and rest:
-        at = 1 if rest[0].lower().endswith("ly") and len(rest) > 1 else 0  # "I totally agree"
+        at = 0  # the verb, after any adverbs ("I totally agree", "I even got")
+        while at < len(rest) - 1 and (rest[at].lower().endswith("ly") or rest[at].lower() in _ADVERBS):
+            at += 1
         verb = rest[at].lower()
         if verb in _PRESENT_3RD:
             rest[at] = _PRESENT_3RD[verb] if first == "i" else verb
@@ -210,18 +268,21 @@ def third_person(sentence: str) -> str:
         rest = ["their", *rest]
     else:
         rest = words
-    text = " ".join(rest)
+    text = _their(" ".join(rest)).strip().rstrip(".!…")
+    return text[:1].upper() + text[1:]
+
+
+def _their(text: str) -> str:
+    """The person's own words about themselves in the third person: "my" → "their", "I" → "they"."""
     for pattern, replacement in _PRONOUNS:
         text = re.sub(pattern, replacement, text)
-    text = text.strip().rstrip(".!…")
-    return text[:1].upper() + text[1:]
+    return text
 
 
 _PAST = frozenset("was were had went got made took saw felt found came bought met began ran wrote read said "
                   "told gave left kept thought heard became brought sat stood won lost grew drove flew rode "
                   "swam sang taught caught spent built sent fell broke chose forgot hid held knew led lent "
-                  "meant paid put quit set shut slept sold spoke stuck threw understood woke wore just also "
-                  "really finally recently still never always usually often already actually".split())
+                  "meant paid put quit set shut slept sold spoke stuck threw understood woke wore".split())
 
 
 def _third_singular(verb: str) -> str:
@@ -233,15 +294,18 @@ def _third_singular(verb: str) -> str:
 
 
 def general(sentence: str) -> Candidate | None:
-    """A plain first-person statement of what the person did, has or is, as a low-confidence `life` fact."""
-    sentence = _INTERJECTION.sub("", sentence)
-    # Only sentences that open in the first person: taking any sentence with "my" or "me" in it
-    # raised LoCoMo recall (0.52 → 0.73) but cut evidence precision (0.76 → 0.69).
-    if "?" in sentence or not _FIRST_PERSON.match(sentence) or _NOT_A_FACT.match(sentence) \
-            or _ADDRESSED.search(sentence):
+    """A plain statement of what the person did, has or is, as a low-confidence `life` fact: one that
+    opens in the first person (after any "Last week," or "By the way,"), or one about something of
+    theirs ("Painting is how I relax", "The group made me feel accepted") that does not open on a
+    pronoun whose referent is in another sentence."""
+    sentence = _LEAD.sub("", _INTERJECTION.sub("", sentence))
+    if dropped := _DROPPED_I.match(sentence):  # chat drops the subject: "Been restoring a vintage car"
+        sentence = ("I've " if dropped["verb"].lower() == "been" else "I ") + sentence[:1].lower() + sentence[1:]
+    about_me = _FIRST_PERSON.match(sentence) or (_MINE.search(sentence) and not _ANAPHORIC.match(sentence))
+    if "?" in sentence or not about_me or _NOT_A_FACT.match(sentence) or _ADDRESSED.search(sentence) \
+            or _REQUEST.match(sentence) or _LOGISTICS.search(sentence):
         return None
-    words = sentence.split()
-    if not 4 <= len(words) <= 40:
+    if not 4 <= len(sentence.split()) <= 40:
         return None
     return _candidate(sentence, third_person(sentence), "life", None, 0.4)
 
