@@ -228,7 +228,8 @@ def test_skills_over_the_socket_stream_and_answer(live):
     draft = run_skill(daemon.files.socket, "draft", {"instruction": "thank Sam for the lease draft", "to": "Sam",
                                                      "max_tokens": 16}, on_text=pieces.append, timeout=300)
     assert draft["draft"].strip() and draft["model"] and draft["seconds"] > 0
-    assert len(pieces) >= 1 and "".join(pieces).strip() == draft["draft"]
+    # what streamed is the draft; one cut off by its token budget then ends at its last whole sentence
+    assert len(pieces) >= 1 and "".join(pieces).strip().startswith(draft["draft"])
     answer = run_skill(daemon.files.socket, "ask", {"question": "what temperature does my kiln fire at?",
                                                     "max_tokens": 24}, timeout=300)
     assert answer["found"] and answer["answer"].strip(), answer

@@ -126,7 +126,8 @@ def test_the_draft_streams_what_it_returns_and_the_daemon_path_starts_warm(small
     shown = []
     result = assistant.skill("draft").run(assistant, instruction="thank Sam for the quote", to="Sam",
                                           max_tokens=24, temperature=0, on_text=shown.append)
-    assert "".join(shown).strip() == result.draft and result.draft
+    # a draft cut off by its token budget ends at its last whole sentence once written
+    assert "".join(shown).strip().startswith(result.draft) and result.draft
     answers = WarmAnswers(assistant)
     warm = answers.skill("draft", {"instruction": "ask Janet about the permit", "to": "Janet", "max_tokens": 4})
     assert warm["prefix_cache"]["source"] == "memory" and warm["prefix_cache"]["evaluated"] == 0
