@@ -10,7 +10,6 @@ measurement, and the person's right to opt out.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -266,7 +265,7 @@ def register_commands(cli):
                   help="Also show which parts went into the prompt and how many tokens each took (on stderr; "
                        "with --json, an `explain` list).")
     @click.option("--stream/--no-stream", default=True, show_default=True,
-                  help="Print the draft as it is written (each line once the guard has checked it).")
+                  help="Print the draft as it is written (a sentence at a time, once the guard has checked it).")
     @click.option("--from-suggestion", "suggestion", metavar="ID",
                   help="Draft from an item of `assistant suggest` (its request and recipient).")
     @click.pass_context
@@ -286,6 +285,7 @@ def register_commands(cli):
           assistant draft --from-suggestion 3f2a9c
         """
         from assistant_plugins.draft.save import Targets
+        from assistant_plugins.draft.terminal import SentenceStream
 
         assistant = ctx.obj.assistant()
         if suggestion:
@@ -296,13 +296,9 @@ def register_commands(cli):
             raise UserError("nothing to draft: give an INSTRUCTION, --reply-to a message to answer, "
                             "or --from-suggestion ID")
 
-        def show(piece: str) -> None:
-            click.echo(piece, nl=False)
-            sys.stdout.flush()
-
         options = {"instruction": instruction, "to": to, "personalize": not no_personalization,
                    "max_tokens": max_tokens, "reply_to": reply_to, "tone": tone}
-        on_text = show if stream and not as_json else None
+        on_text = SentenceStream() if stream and not as_json else None
         try:
             # The running daemon has the models loaded; saving happens here, so a draft to save is made here.
             warm = None if out or maildir_drafts or imap_drafts else run_warm(ctx.obj.home, "draft", options, on_text)
@@ -321,7 +317,10 @@ def register_commands(cli):
                     shown.pop(key)
             click.echo(json.dumps(shown, ensure_ascii=False))
             return
-        click.echo("" if stream else result.draft)
+        if on_text:
+            on_text.finish(result.draft)  # the screen ends with the draft as saved
+        else:
+            click.echo(result.draft)
         report_guard(result.removed)
         if result.saved:
             click.echo(f"Saved to {', '.join(result.saved)}", err=True)
