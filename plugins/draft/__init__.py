@@ -150,7 +150,8 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     prompt = build_prompt(assistant, request.instruction, request.to, personalize, chat, generator, max_tokens,
                           inputs=inputs)
     count = (candidates or assistant.config.draft_candidates) if personalize else 1
-    shown = GuardedStream(EchoFilter(on_text), trusted(assistant, request)) if on_text else None
+    checks = trusted(assistant, request)  # one per draft: the streamed lines and the final text share its look-ups
+    shown = GuardedStream(EchoFilter(on_text), checks) if on_text else None
     if count == 1:
         texts = [text] = [_write(generator, prompt, max_tokens, temperature, shown)]
     else:
@@ -163,7 +164,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     if shown:
         shown.close()
     text, copied = trim_copies(fill_name(text, _first_name(assistant, request.to)), _shown_texts(prompt, inputs))
-    guarded = finish(assistant, request, text)
+    guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
                                 "passage the model was shown") for run in copied]
     saved = save.save(assistant.home, assistant.config.me, request.envelope(), guarded.text) if save else []
