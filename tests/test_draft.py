@@ -157,6 +157,25 @@ def test_the_terminal_shows_exactly_the_saved_draft_when_the_budget_cuts_it(samp
     assert saved and drafted.stdout.strip() == saved
 
 
+def test_the_terminal_holds_back_an_unfinished_sentence_until_the_draft_is_done(capsys):
+    from assistant_plugins.draft.terminal import SentenceStream
+
+    shown: list[str] = []
+    stream = SentenceStream(shown.append)
+    for piece in ("\n\nHiya Sam,\n\nThe quote is 3.", "5k. Friday", " works if", " the"):
+        stream(piece)
+    assert "".join(shown) == "Hiya Sam,\n\nThe quote is 3.5k."  # "3." was not yet a sentence end
+    stream.finish("Hiya Sam,\n\nThe quote is 3.5k.")  # the budget cut "Friday works if the"
+    assert "".join(shown) == "Hiya Sam,\n\nThe quote is 3.5k.\n"
+    # a draft that changed after it was shown (a pasted run trimmed) is printed again, as saved, after a note
+    shown.clear()
+    stream = SentenceStream(shown.append)
+    stream("Hiya Sam. Copied words here. ")
+    stream.finish("Hiya Sam.")
+    assert "".join(shown) == "Hiya Sam. Copied words here.\nHiya Sam.\n"
+    assert "the draft changed once it was all written" in capsys.readouterr().err
+
+
 def test_untrusted_mail_never_becomes_an_exemplar(sample_assistant):
     exemplars = pick_exemplars(sample_assistant, "send the signed Alder Street contract and bank details", None)
     assert exemplars
