@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.daemon.client import DaemonError
+from assistant.config import Config, update_config
+from assistant.daemon.client import NO_DAEMON_ENV, DaemonError
 from assistant.errors import UserError
 from assistant.home import Home
+from assistant.prompt.draft import end_at_sentence
 from assistant.store import connect
+from assistant_plugins.draft.terminal import SentenceStream
 from tests.conftest import make_assistant, run_cli
 from tests.daemon_support import (READER, DaemonProcess, assert_store_consistent, install_recorder_plugin,
                                   make_home, note_text, store_summary, wait_for_match)
@@ -210,7 +213,8 @@ def test_bad_requests_get_a_reason_and_the_connection_survives(live):
 @pytest.mark.slow
 def test_skills_over_the_socket_stream_and_answer(live):
     """Any skill runs on the daemon's warm models: a draft streams its guarded lines first and
-    then returns the same text; an ask answers; a bad request gets a reason."""
+    then returns the same text; an ask answers; a bad request gets a reason. `assistant ask` and
+    `assistant draft` use the daemon's model even when their own config names one they cannot load."""
     from assistant.daemon.client import run_skill
 
     daemon, src = live
@@ -225,26 +229,57 @@ def test_skills_over_the_socket_stream_and_answer(live):
     with pytest.raises(UserError, match="no skill named 'juggle'"):
         daemon.ask({"op": "skill", "name": "juggle", "options": {}})
     pieces: list[str] = []
+    shown: list[str] = []
+    terminal = SentenceStream(shown.append)  # what `assistant draft` prints from the pieces
+
+    def on_text(piece: str) -> None:
+        pieces.append(piece)
+        terminal(piece)
+
     draft = run_skill(daemon.files.socket, "draft", {"instruction": "thank Sam for the lease draft", "to": "Sam",
-                                                     "max_tokens": 16}, on_text=pieces.append, timeout=300)
+                                                     "max_tokens": 16}, on_text=on_text, timeout=300)
     assert draft["draft"].strip() and draft["model"] and draft["seconds"] > 0
-    # what streamed is the draft; one cut off by its token budget then ends at its last whole sentence
+    # what streamed is the draft; one cut off by its token budget then ends at its last whole sentence,
+    # and the terminal shows exactly that
     assert len(pieces) >= 1 and "".join(pieces).strip().startswith(draft["draft"])
+    terminal.finish(draft["draft"])
+    assert "".join(shown).strip() == draft["draft"]
     answer = run_skill(daemon.files.socket, "ask", {"question": "what temperature does my kiln fire at?",
                                                     "max_tokens": 24}, timeout=300)
     assert answer["found"] and answer["answer"].strip(), answer
     assert any(c["uri"].endswith("kiln.md") for c in answer["citations"]), answer
-    before = daemon.log_count("skill ask answered")
-    cli = run_cli("ask", "what temperature does my kiln fire at?", "--json", home=daemon.home)
-    assert cli.returncode == 0, cli.stderr
-    assert daemon.log_count("skill ask answered") == before + 1, "`assistant ask` did not use the warm daemon"
-    assert any(c["uri"].endswith("kiln.md") for c in json.loads(cli.stdout)["citations"])
-    before = daemon.log_count("skill draft answered")
-    drafted = run_cli("draft", "thank Sam for the lease draft", "--to", "Sam", "--max-tokens", "16", home=daemon.home)
-    assert drafted.returncode == 0 and drafted.stdout.strip(), drafted.stderr
-    assert daemon.log_count("skill draft answered") == before + 1, "`assistant draft` did not use the warm daemon"
+    # The CLI reads a config whose generator cannot be loaded; the daemon keeps the model it loaded at
+    # start. So a CLI that answers anyway answered through the daemon.
+    generator = Config.load(daemon.home).generator
+    set_generator(daemon.home, "not-on-this-machine")
+    try:
+        alone = subprocess.run([sys.executable, "-m", "assistant", "--home", str(daemon.home.root), "draft",
+                                "thank Sam", "--to", "Sam"], capture_output=True, text=True, timeout=120,
+                               env={**os.environ, NO_DAEMON_ENV: "1"})
+        assert alone.returncode == 1 and "no model named 'not-on-this-machine'" in alone.stderr, alone.stderr
+        before = daemon.log_count("skill ask answered")
+        cli = run_cli("ask", "what temperature does my kiln fire at?", "--json", home=daemon.home)
+        assert cli.returncode == 0, "`assistant ask` did not use the warm daemon: " + cli.stderr
+        assert daemon.log_count("skill ask answered") == before + 1
+        assert any(c["uri"].endswith("kiln.md") for c in json.loads(cli.stdout)["citations"])
+        before = daemon.log_count("skill draft answered")
+        drafted = run_cli("draft", "thank Sam for the lease draft", "--to", "Sam", "--max-tokens", "24",
+                          home=daemon.home)
+        assert drafted.returncode == 0 and drafted.stdout.strip(), "`assistant draft` did not use the warm daemon: " \
+            + drafted.stderr
+        assert daemon.log_count("skill draft answered") == before + 1
+        # streamed from the daemon, the screen holds whole sentences: the cut-off words are not shown
+        printed = drafted.stdout.strip()
+        assert end_at_sentence(printed) == printed and "Note: the draft changed" not in drafted.stderr, printed
+    finally:
+        set_generator(daemon.home, generator)
     wrong = run_cli("draft", "--reply-to", "<nobody@nowhere.example>", home=daemon.home)
     assert wrong.returncode == 1 and wrong.stderr.count("Error:") == 1 and "Warning" not in wrong.stderr, wrong.stderr
+
+
+def set_generator(home: Home, name: str) -> None:
+    """Point `[models] generator` at `name`, known or not (`models use` would refuse an unknown one)."""
+    update_config(home, lambda document: document["models"].__setitem__("generator", name))
 
 
 def _recorded(daemon: DaemonProcess) -> list[dict]:

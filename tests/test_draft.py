@@ -1,5 +1,7 @@
 """`assistant draft`: the prompt it builds (fast, no model) and end to end with the real embedded GGUF (slow)."""
 
+import email
+import email.policy
 import json
 
 import pytest
@@ -140,6 +142,38 @@ def test_chat_model_drafts_too(sample_home):
     assert run_cli("models", "use", "smollm2-135m-instruct", home=sample_home).returncode == 0
     result = cli_json("draft", "thank Tomás for the cabinet quote", "--to", "Tomás", home=sample_home)
     assert result["model"] == "smollm2-135m-instruct" and result["draft"].strip() and result["used"]
+
+
+@pytest.mark.slow
+def test_the_terminal_shows_exactly_the_saved_draft_when_the_budget_cuts_it(sample_home, tmp_path):
+    """A draft the token budget cuts mid-sentence is saved up to its last whole sentence: what
+    streamed to the terminal must be that draft, not the cut-off words after it."""
+    assert run_cli("models", "use", "smollm2-135m-instruct", home=sample_home).returncode == 0
+    out = tmp_path / "draft.eml"
+    drafted = run_cli("draft", "thank Tomás for the cabinet quote and ask when his crew can start", "--to",
+                      "Tomás", "--max-tokens", "24", "--out", str(out), home=sample_home)
+    assert drafted.returncode == 0, drafted.stderr
+    saved = email.message_from_bytes(out.read_bytes(), policy=email.policy.default).get_content().strip()
+    assert saved and drafted.stdout.strip() == saved
+
+
+def test_the_terminal_holds_back_an_unfinished_sentence_until_the_draft_is_done(capsys):
+    from assistant_plugins.draft.terminal import SentenceStream
+
+    shown: list[str] = []
+    stream = SentenceStream(shown.append)
+    for piece in ("\n\nHiya Sam,\n\nThe quote is 3.", "5k. Friday", " works if", " the"):
+        stream(piece)
+    assert "".join(shown) == "Hiya Sam,\n\nThe quote is 3.5k."  # "3." was not yet a sentence end
+    stream.finish("Hiya Sam,\n\nThe quote is 3.5k.")  # the budget cut "Friday works if the"
+    assert "".join(shown) == "Hiya Sam,\n\nThe quote is 3.5k.\n"
+    # a draft that changed after it was shown (a pasted run trimmed) is printed again, as saved, after a note
+    shown.clear()
+    stream = SentenceStream(shown.append)
+    stream("Hiya Sam. Copied words here. ")
+    stream.finish("Hiya Sam.")
+    assert "".join(shown) == "Hiya Sam. Copied words here.\nHiya Sam.\n"
+    assert "the draft changed once it was all written" in capsys.readouterr().err
 
 
 def test_untrusted_mail_never_becomes_an_exemplar(sample_assistant):

@@ -10,7 +10,6 @@ measurement, and the person's right to opt out.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -151,7 +150,8 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     prompt = build_prompt(assistant, request.instruction, request.to, personalize, chat, generator, max_tokens,
                           inputs=inputs)
     count = (candidates or assistant.config.draft_candidates) if personalize else 1
-    shown = GuardedStream(EchoFilter(on_text), trusted(assistant, request)) if on_text else None
+    checks = trusted(assistant, request)  # one per draft: the streamed lines and the final text share its look-ups
+    shown = GuardedStream(EchoFilter(on_text), checks) if on_text else None
     if count == 1:
         texts = [text] = [_write(generator, prompt, max_tokens, temperature, shown)]
     else:
@@ -164,7 +164,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     if shown:
         shown.close()
     text, copied = trim_copies(fill_name(text, _first_name(assistant, request.to)), _shown_texts(prompt, inputs))
-    guarded = finish(assistant, request, text)
+    guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
                                 "passage the model was shown") for run in copied]
     saved = save.save(assistant.home, assistant.config.me, request.envelope(), guarded.text) if save else []
@@ -266,7 +266,7 @@ def register_commands(cli):
                   help="Also show which parts went into the prompt and how many tokens each took (on stderr; "
                        "with --json, an `explain` list).")
     @click.option("--stream/--no-stream", default=True, show_default=True,
-                  help="Print the draft as it is written (each line once the guard has checked it).")
+                  help="Print the draft as it is written (a sentence at a time, once the guard has checked it).")
     @click.option("--from-suggestion", "suggestion", metavar="ID",
                   help="Draft from an item of `assistant suggest` (its request and recipient).")
     @click.pass_context
@@ -286,6 +286,7 @@ def register_commands(cli):
           assistant draft --from-suggestion 3f2a9c
         """
         from assistant_plugins.draft.save import Targets
+        from assistant_plugins.draft.terminal import SentenceStream
 
         assistant = ctx.obj.assistant()
         if suggestion:
@@ -296,13 +297,9 @@ def register_commands(cli):
             raise UserError("nothing to draft: give an INSTRUCTION, --reply-to a message to answer, "
                             "or --from-suggestion ID")
 
-        def show(piece: str) -> None:
-            click.echo(piece, nl=False)
-            sys.stdout.flush()
-
         options = {"instruction": instruction, "to": to, "personalize": not no_personalization,
                    "max_tokens": max_tokens, "reply_to": reply_to, "tone": tone}
-        on_text = show if stream and not as_json else None
+        on_text = SentenceStream() if stream and not as_json else None
         try:
             # The running daemon has the models loaded; saving happens here, so a draft to save is made here.
             warm = None if out or maildir_drafts or imap_drafts else run_warm(ctx.obj.home, "draft", options, on_text)
@@ -321,7 +318,10 @@ def register_commands(cli):
                     shown.pop(key)
             click.echo(json.dumps(shown, ensure_ascii=False))
             return
-        click.echo("" if stream else result.draft)
+        if on_text:
+            on_text.finish(result.draft)  # the screen ends with the draft as saved
+        else:
+            click.echo(result.draft)
         report_guard(result.removed)
         if result.saved:
             click.echo(f"Saved to {', '.join(result.saved)}", err=True)

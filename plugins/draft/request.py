@@ -1,8 +1,9 @@
 """One draft request, before and after generation: what it answers, whom it is for, and the guard.
 
-`prepare` reads the thread (`--reply-to`), settles the recipients and the subject; `finish`
-runs the safety guard (`assistant.generation.guard`) over what the model wrote, trusting
-only the request, the thread's headers and the person's own past writing.
+`prepare` reads the thread (`--reply-to`), settles the recipients and the subject; `trusted`
+says what a draft may carry (built once per draft) and `finish` runs the safety guard
+(`assistant.generation.guard`) over what the model wrote, trusting only the request, the
+thread's headers and the person's own past writing.
 """
 
 from __future__ import annotations
@@ -66,9 +67,9 @@ def trusted(assistant, request: DraftRequest) -> Trusted:
                    [*headers, *request.recipients, *assistant.config.me.emails])
 
 
-def finish(assistant, request: DraftRequest, text: str) -> Guarded:
-    """The draft with everything untrusted removed, and the recipients checked the same way."""
-    checks = trusted(assistant, request)
+def finish(request: DraftRequest, text: str, checks: Trusted) -> Guarded:
+    """The draft with everything untrusted removed, and the recipients checked the same way;
+    `checks` is the draft's one `trusted(…)`, the one its streamed lines went through."""
     guarded = guard_text(text, checks)
     subject = guard_text(request.subject, checks)  # a reply's subject is a stranger's words too
     request.subject = subject.text
