@@ -77,10 +77,13 @@ def test_refine_keeps_the_best_sign_bit_scores():
     vectors = rng.standard_normal((500, 384)).astype(np.float32)
     index = BinaryIndex(np.arange(1, 501), binary_codes(vectors))
     query = rng.standard_normal(384).astype(np.float32)
-    rows, dist = index.search_rows(binary_codes(query[None, :])[0], 200)
-    kept, _ = refine(index, query, rows, dist, 20)
+    query_code = binary_codes(query[None, :])[0]
+    rows, dist = index.search_rows(query_code, 200)
+    kept, kept_dist = refine(index, query, rows, dist, 20)
     scores = np.unpackbits(binary_codes(vectors[rows]), axis=1).astype(np.float32) @ query
     assert set(kept.tolist()) == set(rows[np.argsort(-scores)[:20]].tolist())
+    # the survivors keep their Hamming order and their own distances
+    assert np.all(np.diff(kept_dist) >= 0) and np.array_equal(kept_dist, brute_hamming(index.codes[kept], query_code))
 
 
 @pytest.fixture

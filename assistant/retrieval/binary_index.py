@@ -166,19 +166,20 @@ def refine(index: BinaryIndex, query: np.ndarray, rows: np.ndarray, dist: np.nda
     """
     if len(rows) <= n:
         return rows, dist
-    order = np.argsort(rows)  # gathering in row order reads memory forwards: 0.15 vs 0.5 ms for 8,000 of 1M
-    codes = index.codes[rows[order]]
+    # `take` copies whole rows: 0.17 ms for 8,000 of 1M, where fancy indexing took 0.5 ms plus
+    # 0.3 ms to argsort the rows first (CPU time, measured in one run). einsum sums each row's
+    # looked-up weights in 0.07 ms, `.sum(axis=1)` in about 0.25 ms (its setup per short row).
+    codes = index.codes.take(rows, axis=0)
     width = codes.shape[1]
     # q·bits by table lookup: per code byte, the summed query weights of each of its 256 bit
-    # patterns, flattened so one `take` with 16-bit offsets reads them all (1.3 ms for 8,000
-    # codes against 2.3 ms for 2-D fancy indexing; a float matrix-vector product took 12 ms on a
-    # busy machine: BLAS threads waiting).
+    # patterns, flattened so one `take` with 16-bit offsets reads them all (against 2-D fancy
+    # indexing: 1.3 vs 2.3 ms; a float matrix-vector product took 12 ms on a busy machine:
+    # BLAS threads waiting).
     weights = np.zeros(width * 8, dtype=np.float32)
     weights[: len(query)] = query
-    table = (_BYTE_BITS @ weights.reshape(-1, 8).T).T.ravel()  # (code bytes × 256)
-    scores = np.empty(len(rows), dtype=np.float32)
-    scores[order] = np.take(table, codes + _byte_offsets(width)).sum(axis=1)
-    keep = np.argpartition(-scores, n - 1)[:n]
+    table = (weights.reshape(-1, 8) @ _BYTE_BITS.T).ravel()  # (code bytes × 256)
+    scores = np.einsum("ij->i", np.take(table, codes + _byte_offsets(width)))
+    keep = np.argpartition(scores, len(scores) - n)[len(scores) - n :]
     keep.sort()  # keep Hamming order among the survivors
     return rows[keep], dist[keep]
 

@@ -151,10 +151,10 @@ def rescore(db, index: BinaryIndex, scale: Int8Scale, query: np.ndarray, rows: n
     """Order a Hamming shortlist (index rows) by the float query against its int8 codes:
     (chunk id, score, Hamming). The codes come from memory when the index holds them, else from
     the store in one statement (only the shortlist is ever read)."""
-    order = np.argsort(rows)  # row order is id order: memory is gathered forwards, the store returns it
     if index.int8 is not None:
-        at, codes = order, index.int8[rows[order]]
+        at, codes = np.arange(len(rows)), index.int8.take(rows, axis=0)  # whole rows, as `refine` gathers
     else:
+        order = np.argsort(rows)  # row order is id order: the store returns it
         ids, codes = read_codes_of(db, index.model, index.ids[rows[order]], ("int8",))
         at = order[np.isin(index.ids[rows[order]], ids)]  # a code deleted since the scan is left out
         codes = codes.view(np.int8)
@@ -163,7 +163,7 @@ def rescore(db, index: BinaryIndex, scale: Int8Scale, query: np.ndarray, rows: n
     scores = np.full(len(rows), -np.inf, dtype=np.float32)
     scores[at] = scale.scores(query, codes)
     best = np.argsort(-scores, kind="stable")[: min(n, len(at))]  # equal scores keep Hamming order
-    return [(int(index.ids[rows[i]]), float(scores[i]), int(dist[i])) for i in best]
+    return list(zip(index.ids[rows[best]].tolist(), scores[best].tolist(), dist[best].tolist()))
 
 
 def vector_ranking(db, index: BinaryIndex, scale: Int8Scale, query: np.ndarray, n: int,
