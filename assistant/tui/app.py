@@ -108,15 +108,14 @@ class AssistantApp(App):
 
     def compose(self) -> ComposeResult:
         """The first screen: the area names and Chat. The other areas' panes start empty and are
-        filled after the first frame (`build_areas`): their modules, widgets and the store they
-        read are not needed to draw it."""
+        filled after the first frame (`build_areas`), the footer with them: their modules, widgets
+        and the store they read are not needed to draw it."""
         with TabbedContent(initial="chat"):
             with TabPane("Chat", id="chat"):
                 yield ChatArea(self.assistant.home.root / "sessions")
             for area, label in AREAS.items():
                 if area != "chat":
                     yield TabPane(label, id=area)
-        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#chat-input", Input).focus()
@@ -135,7 +134,11 @@ class AssistantApp(App):
         areas = {"draft": DraftArea(), "profile": ProfilePane(), "sources": SourcesPane(),
                  "suggestions": SuggestionsPane()}
         for area, widget in areas.items():
-            await self.query_one(f"#{area}", TabPane).mount(widget)
+            pane = self.query_one(f"#{area}", TabPane)
+            if not pane.is_attached:  # quit before this: the screen is being taken down
+                return
+            await pane.mount(widget)
+        await self.mount(Footer())  # its keys come a frame after it anyway; composed once, not per focus change
         self.built = True
         waiting, self._when_built = self._when_built, []
         for callback in waiting:
