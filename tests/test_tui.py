@@ -630,6 +630,7 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
 
     try:
         screen_shows("Suggestions", 60)
+        screen_shows("palette", 60)  # the footer's keys, with no key pressed yet (the other areas are built)
         type_line("When does Meera land in Portland?")
         screen = screen_shows("source(s) of yours", 240)
         assert "You: When does Meera land in Portland?" in screen and re.search(r"\[\d\] .* — 2026-", screen), screen

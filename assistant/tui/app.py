@@ -138,7 +138,8 @@ class AssistantApp(App):
             if not pane.is_attached:  # quit before this: the screen is being taken down
                 return
             await pane.mount(widget)
-        await self.mount(Footer())  # its keys come a frame after it anyway; composed once, not per focus change
+        await self.mount(Footer())  # its keys came a frame after the first anyway; composed once, not per focus change
+        self.screen.refresh_bindings()  # tells it which keys to list
         self.built = True
         waiting, self._when_built = self._when_built, []
         for callback in waiting:
