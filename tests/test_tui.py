@@ -442,6 +442,51 @@ async def test_reply_picker_lists_recent_mail_and_filters_it(sample_home, embedd
         assert text_of(app, "#draft-reply").startswith("A new email") and draft_area(app).reply == {}
 
 
+async def test_copy_puts_the_draft_on_the_clipboard(sample_home, embedder):
+    app = sample_app(sample_home, embedder)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("escape", "f2")
+        await pilot.click("#draft-copy")
+        await pilot.pause()
+        assert [n.title for n in app._notifications] == ["Nothing to copy"] and app.clipboard == ""
+        draft = "Hi Sam,\n\nThank you for the seedlings.\n\nPriya"
+        app.query_one("#draft-text", TextArea).text = draft  # as the person left it after editing
+        await pilot.click("#draft-copy")
+        await pilot.pause()
+        assert app.clipboard == draft
+        assert list(app._notifications)[-1].message == "Draft copied to the clipboard."
+
+
+@pytest.mark.slow
+async def test_why_shows_what_its_own_draft_used_when_another_is_audited_meanwhile(sample_home, embedder,
+                                                                                   monkeypatch):
+    from assistant.store import connect
+    from assistant.store.audit import record_generation
+
+    app = small_app(sample_home, embedder, max_tokens=20)
+    skill = type(app.assistant.skill("draft"))
+    run = skill.run
+
+    def run_then_another(self, assistant, **options):
+        result = run(self, assistant, **options)
+        other = connect(sample_home.db_path)  # another process drafting meanwhile: the CLI, the daemon
+        record_generation(other, skill="draft", model="another-model", seconds=1.0,
+                          request={"instruction": "another draft"}, style_notes=["A note only the other draft used"])
+        other.conn.close()
+        return result
+
+    monkeypatch.setattr(skill, "run", run_then_another)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("f2", *"ask Sam to confirm the planting date", "enter")
+        await settle(pilot)
+        assert not errors(app)
+        shown = why(app)
+        assert f"Model: {SMALL}" in shown and "Opens with a greeting like" in shown
+        assert "A note only the other draft used" not in shown
+
+
 # -- profile, sources, suggestions --------------------------------------------------------------
 
 # (Profile, Sources and Suggestions: tests/test_tui_profile.py)
@@ -476,6 +521,67 @@ async def test_resizing_to_60x20_does_not_crash(sample_home, embedder):
             await pilot.resize_terminal(80, 24)
             await pilot.pause()
         assert app.is_running and app.size == (80, 24)
+
+
+# -- the daemon's warm models ----------------------------------------------------------------------
+
+@pytest.mark.slow
+async def test_chat_and_draft_use_the_running_daemon_and_load_no_model_here(sample_home, embedder, monkeypatch):
+    from assistant.daemon import client
+    from tests.conftest import run_cli
+    from tests.daemon_support import DaemonProcess
+
+    assert run_cli("models", "use", SMALL, home=sample_home).returncode == 0  # what the daemon loads
+    daemon = DaemonProcess(sample_home).start()
+    try:
+        daemon.wait_ready()
+        app = sample_app(sample_home, embedder, preload=True, max_tokens=30)
+        app.assistant.config.generator = "no-such-model"  # a model loaded here fails: only the daemon's can answer
+        answered = recorded(monkeypatch, AnswerTurn, "show")
+        pieces = recorded(monkeypatch, DraftArea, "_append")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press(*"When does Meera land in Portland?", "enter")
+            await settle(pilot)
+            assert not errors(app)
+            assert answered and str(app.query(AnswerTurn).last().render()).strip()
+            await pilot.press("escape", "f2", *"thank Sam for the seedlings", "enter")
+            await settle(pilot)
+            assert not errors(app)
+            text = app.query_one("#draft-text", TextArea).text
+            assert text.strip() and pieces and all(on_ui for on_ui, *_ in pieces)  # streamed from the daemon
+            assert why(app).startswith("Why this draft") and f"Model: {SMALL}" in why(app)
+
+            assert daemon.log_count("skill ask answered") == 1 and daemon.log_count("skill draft answered") == 1
+
+            # Escape: the daemon's stream is held after its first piece until Escape is pressed
+            released, pieces[:] = threading.Event(), []
+            real = client.run_skill
+
+            def holding(socket_path, name, options, on_text=None, timeout=600.0):
+                def held_piece(piece):
+                    on_text(piece)
+                    released.wait(60)
+                return real(socket_path, name, options, held_piece if on_text else None, timeout)
+
+            monkeypatch.setattr(client, "run_skill", holding)
+            await pilot.click("#draft-go")
+            for _ in range(1200):
+                await pilot.pause(0.05)
+                if pieces:
+                    break
+            await pilot.press("escape")
+            assert why(app).startswith("Stopping")  # at once, though the stop lands at the daemon's next piece
+            released.set()
+            for _ in range(1200):
+                await pilot.pause(0.05)
+                if why(app).startswith("Stopped"):
+                    break
+            assert why(app).startswith("Stopped (Escape)") and not errors(app)
+            assert len(pieces) == 1  # nothing the daemon sent after Escape reached the screen
+        assert "generator" not in app.assistant.__dict__  # no model was loaded in the TUI's process
+    finally:
+        daemon.stop()
 
 
 # -- snapshots: each area at 80x24 and 120x40 ---------------------------------------------------
@@ -524,6 +630,7 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
 
     try:
         screen_shows("Suggestions", 60)
+        screen_shows("palette", 60)  # the footer's keys, with no key pressed yet (the other areas are built)
         type_line("When does Meera land in Portland?")
         screen = screen_shows("source(s) of yours", 240)
         assert "You: When does Meera land in Portland?" in screen and re.search(r"\[\d\] .* — 2026-", screen), screen

@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("textual")
 
+from textual.command import CommandPalette  # noqa: E402
 from textual.widgets import ContentSwitcher, DataTable, Input, ProgressBar, TabbedContent  # noqa: E402
 
 from assistant.home import Home  # noqa: E402
@@ -212,6 +213,63 @@ async def test_fact_actions_go_through_the_profile_functions(facts_home, embedde
         await settle(pilot)
         assert "unknown category 'nonsense'" in errors(app)[-1].message
         assert "I like mornings" not in [f.text for f in facts.all_facts(db)]
+
+
+async def palette(pilot, command: str) -> None:
+    """Run `command` from the command palette (ctrl+p), typed in full."""
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, CommandPalette)
+    await pilot.press(*command)
+    await pilot.pause(0.5)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_palette_acts_on_the_highlighted_fact_and_switches_areas(facts_home, embedder):
+    from assistant.store.db import write_transaction
+    from assistant.tui.dialogs import Confirm, FactInput
+
+    app = sample_app(facts_home, embedder)
+    db = app.assistant.db
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)  # in Chat: the palette takes the fact highlighted in Profile
+        target = fact_id_at_cursor(app)
+        await palette(pilot, "Profile: pin the highlighted fact")
+        assert app.query_one(TabbedContent).active == "profile"
+        assert facts.get(db, target).status == "pinned" and list(app._notifications)[-1].title == "Fact pinned"
+
+        await palette(pilot, "Profile: reject the highlighted fact")
+        assert facts.get(db, target).status == "rejected"
+
+        await palette(pilot, "Profile: edit the highlighted fact")
+        assert isinstance(app.screen, FactInput)
+        app.screen.query_one("#fact-text", Input).value = "Is vegetarian, mostly"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert facts.get(db, target).text == "Is vegetarian, mostly"
+
+        await palette(pilot, "Profile: add a fact")
+        assert isinstance(app.screen, FactInput)
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await palette(pilot, "Profile: forget the highlighted fact")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not db.execute("SELECT count(*) FROM facts WHERE id = ?", [target]).fetchone()[0]
+
+        other = fact_id_at_cursor(app)
+        with write_transaction(db):  # changed outside the app (another window, the CLI)
+            db.execute("UPDATE facts SET text = 'Keeps bees on the roof' WHERE id = ?", [other])
+        assert "Keeps bees on the roof" not in [row[1] for row in rows_of(app, "#facts-table")]
+        await palette(pilot, "Profile: refresh")
+        assert "Keeps bees on the roof" in [row[1] for row in rows_of(app, "#facts-table")]
+
+        await palette(pilot, "Go to Suggestions")
+        assert app.query_one(TabbedContent).active == "suggestions"
+        assert not errors(app)
 
 
 async def test_style_per_context_and_correspondent_and_persona_versions(facts_home, embedder):

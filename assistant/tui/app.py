@@ -1,10 +1,12 @@
 """`assistant tui`: one window with Chat, Draft, Profile, Sources and Suggestions over the same core.
 
-The first screen is drawn before any model loads: models, searches, generation, indexing and
-store reads all run in thread workers and hand results back with `call_from_thread`. The
-`Assistant` (its connection, index and models) is used under one lock, one worker at a time;
-read-only panes open their own short-lived connection in their worker. Every failure is a
-notification that names the cause and the fix; the rest of the app keeps working.
+The first screen (the area names and Chat) is drawn before anything else: the other areas are
+built after the first frame, and models, searches, generation, indexing and store reads all run
+in thread workers and hand results back with `call_from_thread`. While the daemon runs, Chat and
+Draft ask its warm models instead (`warm`). The `Assistant` (its connection, index and models)
+is used under one lock, one worker at a time; read-only panes open their own short-lived
+connection in their worker. Every failure is a notification that names the cause and the fix;
+the rest of the app keeps working.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from functools import partial
+from typing import Callable
 
-from textual import on, work
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -24,11 +27,6 @@ from assistant.core import Assistant
 from assistant.home import Home
 from assistant.tui import data
 from assistant.tui.chat import ChatArea
-from assistant.tui.draft import DraftArea
-from assistant.tui.pane import StorePane
-from assistant.tui.profile import ProfilePane
-from assistant.tui.sources import SourcesPane
-from assistant.tui.suggestions import SuggestionsPane
 
 AREAS = {"chat": "Chat", "draft": "Draft", "profile": "Profile", "sources": "Sources", "suggestions": "Suggestions"}
 
@@ -59,8 +57,10 @@ class AssistantCommands(Provider):
         assert isinstance(app, AssistantApp)
         areas = [(f"Go to {label}", f"Show the {label} area", partial(app.action_area, area))
                  for area, label in AREAS.items()]
-        return areas + [
+        profile = app.query_one("ProfilePane").commands() if app.built else []
+        return areas + profile + [
             ("Re-index sources", "Index the configured source paths again", app.action_reindex),
+            ("Refresh every area", "Read the store again into Profile, Sources and Suggestions", app.reload),
             ("New chat session", "Start a fresh chat session file", app.action_new_session),
             ("Forget this chat session", "Delete this session's file", app.action_forget_session),
             ("Show keys", "List the key bindings", app.action_help),
@@ -100,32 +100,60 @@ class AssistantApp(App):
         self.preload = preload
         self.max_tokens = max_tokens
         self.lock = threading.Lock()  # one worker at a time uses the Assistant (connection, index, model)
+        self.built = False  # the areas other than Chat are in their panes
+        self._when_built: list[Callable[[], object]] = []
+        self.theme = "ansi-dark"  # the terminal's own colours (set before the first stylesheet is built)
 
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        """The first screen: the area names and Chat. The other areas' panes start empty and are
+        filled after the first frame (`build_areas`), the footer with them: their modules, widgets
+        and the store they read are not needed to draw it."""
         with TabbedContent(initial="chat"):
             with TabPane("Chat", id="chat"):
                 yield ChatArea(self.assistant.home.root / "sessions")
-            with TabPane("Draft", id="draft"):
-                yield DraftArea()
-            with TabPane("Profile", id="profile"):
-                yield ProfilePane()
-            with TabPane("Sources", id="sources"):
-                yield SourcesPane()
-            with TabPane("Suggestions", id="suggestions"):
-                yield SuggestionsPane()
-        yield Footer()
+            for area, label in AREAS.items():
+                if area != "chat":
+                    yield TabPane(label, id=area)
 
     def on_mount(self) -> None:
-        self.theme = "ansi-dark"  # the terminal's own colours
         self.query_one("#chat-input", Input).focus()
 
     def on_ready(self) -> None:
-        """After the first frame: worker threads importing the store and models would slow it down."""
+        self.call_after_refresh(self.build_areas)
+
+    async def build_areas(self) -> None:
+        """After the first frame: the other areas, then the store read into them and the models loaded
+        in workers. What was asked of an area before it was there (`when_built`) runs once it is."""
+        from assistant.tui.draft import DraftArea
+        from assistant.tui.profile import ProfilePane
+        from assistant.tui.sources import SourcesPane
+        from assistant.tui.suggestions import SuggestionsPane
+
+        areas = {"draft": DraftArea(), "profile": ProfilePane(), "sources": SourcesPane(),
+                 "suggestions": SuggestionsPane()}
+        for area, widget in areas.items():
+            pane = self.query_one(f"#{area}", TabPane)
+            if not pane.is_attached:  # quit before this: the screen is being taken down
+                return
+            await pane.mount(widget)
+        await self.mount(Footer())  # its keys came a frame after the first anyway; composed once, not per focus change
+        self.screen.refresh_bindings()  # tells it which keys to list
+        self.built = True
+        waiting, self._when_built = self._when_built, []
+        for callback in waiting:
+            callback()
         self.reload()
         if self.preload:
             self.load_models()
+
+    def when_built(self, callback: Callable[[], object]) -> None:
+        """Run `callback` now if every area is there, else as soon as they are."""
+        if self.built:
+            callback()
+        else:
+            self._when_built.append(callback)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -152,7 +180,12 @@ class AssistantApp(App):
 
     @work(thread=True, group="models")
     def load_models(self) -> None:
-        """Warm the embedding and drafting models so the first question is quick."""
+        """Warm the embedding and drafting models so the first question is quick; not while the
+        daemon runs: Chat and Draft then use its warm models (`warm`)."""
+        from assistant.tui.warm import daemon_running
+
+        if daemon_running(self.assistant.home):
+            return
         with self.lock:
             try:
                 self.assistant.embedder
@@ -164,7 +197,9 @@ class AssistantApp(App):
                 self.fail("Drafting model unavailable: chat answers and drafts will not work", exc)
 
     def reload(self) -> None:
-        """Read the store again into every area: at start and after indexing."""
+        """Read the store again into every area: after they are built and after indexing."""
+        from assistant.tui.pane import StorePane
+
         self.load_overview()
         for pane in self.query(StorePane):
             pane.reload()
@@ -185,14 +220,13 @@ class AssistantApp(App):
             self.query_one("#chat-hint", Static).update(WELCOME)
         self.query_one("#draft-to", Input).suggester = SuggestFromList(people, case_sensitive=False)
 
-    @on(SuggestionsPane.DraftRequested)
-    def draft_from_suggestion(self, request: SuggestionsPane.DraftRequested) -> None:
+    def on_suggestions_pane_draft_requested(self, request) -> None:
         """A suggestion to draft from (Suggestions area): the Draft area, filled in as `assistant draft
         --from-suggestion ID` would (for unanswered mail, a reply in its thread), ready for Enter."""
         self.query_one("#draft-instruction", Input).value = request.instruction
         self.query_one("#draft-to", Input).value = request.to or ""
         item = request.item
-        self.query_one(DraftArea).answer({"title": item.document, "author": item.person, "mine": False,
+        self.query_one("DraftArea").answer({"title": item.document, "author": item.person, "mine": False,
                                           "date": item.date, "message_id": request.reply_to}
                                          if request.reply_to and item else {})
         self.action_area("draft")
@@ -206,7 +240,7 @@ class AssistantApp(App):
         tabs.active = area
         first = {"chat": "#chat-input", "draft": "#draft-instruction", "sources": "#index-path"}.get(area)
         if first:
-            self.query_one(first, Input).focus()
+            self.when_built(lambda: tabs.active == area and self.query_one(first, Input).focus())
 
     def action_help(self) -> None:
         if self.screen.query("HelpPanel"):
@@ -225,12 +259,12 @@ class AssistantApp(App):
 
     def action_reindex(self) -> None:
         self.action_area("sources")
-        self.query_one(SourcesPane).index_pressed()
+        self.when_built(lambda: self.query_one("SourcesPane").index_pressed())
 
     def start_draft_from_chat(self, instruction: str) -> None:
         """`/draft INSTRUCTION`: open Draft with the request and start it."""
         self.action_area("draft")
-        self.query_one(DraftArea).request(instruction)
+        self.when_built(lambda: self.query_one("DraftArea").request(instruction))
 
 
 def make_app(home: Home | str | None = None, assistant: Assistant | None = None, *, preload: bool = True,

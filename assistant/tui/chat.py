@@ -18,6 +18,7 @@ from textual.worker import get_current_worker
 
 from assistant.tui import data
 from assistant.tui.stopping import Stopped, stoppable
+from assistant.tui.warm import from_daemon
 
 CHAT_HINT = ("Ask about anything you wrote or were told; answers cite your own documents as [n].\n"
              "Commands: /draft, /ask, /rewrite, /forget, /open N, /help.")
@@ -237,15 +238,28 @@ class ChatArea(Vertical):
     @work(thread=True, exclusive=True, group="chat")
     def answer(self, question: str, status: Static, turn: AnswerTurn) -> None:
         """The `ask` skill's answer, streamed into `turn`, then settled with its sources."""
+        from assistant_plugins.ask import AskResult, Citation
+
         app, worker = self.app, get_current_worker()
+        options = {"question": question, "max_tokens": app.max_tokens}
+
+        def show(text: str) -> None:
+            app.call_from_thread(turn.show, text)
+
         try:
-            with app.lock:
-                assistant = app.assistant
-                stoppable(assistant, lambda: worker.is_cancelled)
-                result = assistant.skill("ask").run(assistant, question=question, max_tokens=app.max_tokens,
-                                                    on_text=lambda text: app.call_from_thread(turn.show, text))
-                sources = [Source(c.n, c.document, c.date, c.uri, _chunk_text(assistant.db, c.chunk_id))
-                           for c in result.citations]
+            warm = from_daemon(app, "ask", options, lambda: worker.is_cancelled, show)
+            if warm is not None:  # the daemon's warm models answered
+                result = AskResult(**{**warm, "citations": [Citation(**c) for c in warm["citations"]]})
+                with app.reader() as db:
+                    sources = [Source(c.n, c.document, c.date, c.uri, _chunk_text(db, c.chunk_id))
+                               for c in result.citations]
+            else:
+                with app.lock:
+                    assistant = app.assistant
+                    stoppable(assistant, lambda: worker.is_cancelled)
+                    result = assistant.skill("ask").run(assistant, **options, on_text=show)
+                    sources = [Source(c.n, c.document, c.date, c.uri, _chunk_text(assistant.db, c.chunk_id))
+                               for c in result.citations]
         except Stopped:
             app.call_from_thread(status.update, "Stopped (Escape): this answer is not saved.")
             return
@@ -268,11 +282,18 @@ class ChatArea(Vertical):
 
     @work(thread=True, exclusive=True, group="rewrite")
     def rewrite(self, text: str, neutral: bool, status: Static, turn: AnswerTurn) -> None:
+        from assistant_plugins.rewrite import RewriteResult
+
         app, worker = self.app, get_current_worker()
+        options = {"text": text, "neutral": neutral}
         try:
-            with app.lock:
-                stoppable(app.assistant, lambda: worker.is_cancelled)
-                result = app.assistant.skill("rewrite").run(app.assistant, text=text, neutral=neutral)
+            warm = from_daemon(app, "rewrite", options, lambda: worker.is_cancelled)
+            if warm is not None:
+                result = RewriteResult(**warm)
+            else:
+                with app.lock:
+                    stoppable(app.assistant, lambda: worker.is_cancelled)
+                    result = app.assistant.skill("rewrite").run(app.assistant, **options)
         except Stopped:
             app.call_from_thread(status.update, "Stopped (Escape).")
             return

@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from assistant.home import atomic_write
-from assistant.store.sealed import seal, sealing, unseal
 
 
 def source_counts(db) -> list[dict]:
@@ -60,6 +59,8 @@ def exemplar_sources(db, chunk_ids: list[int]) -> list[str]:
 def save_eml(folder: Path, message: bytes, subject: str, stamp: datetime | None = None) -> Path:
     """`message` (an RFC 5322 email) as `<folder>/<time>-<subject>.eml`, written atomically and,
     while the store is encrypted, sealed (`folder` is the home's drafts/)."""
+    from assistant.store.sealed import seal
+
     stamp = stamp or datetime.now(timezone.utc)
     slug = "".join(c if c.isalnum() else "-" for c in subject.lower())[:40].strip("-") or "draft"
     folder.mkdir(parents=True, exist_ok=True)
@@ -87,6 +88,8 @@ class Session:
 
     def append(self, role: str, text: str) -> None:
         """Add a turn; while the store is encrypted the whole file is sealed again with it."""
+        from assistant.store.sealed import seal, sealing, unseal  # not before the first frame: it loads the store
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
         line = json.dumps({"role": role, "text": text, "timestamp": _now()}, ensure_ascii=False) + "\n"
         home = self.path.parent.parent  # sessions/ is in the home

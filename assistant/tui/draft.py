@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.lazy import Lazy
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
@@ -23,6 +22,7 @@ from textual.worker import get_current_worker
 
 from assistant.tui import data
 from assistant.tui.stopping import Stopped, stoppable
+from assistant.tui.warm import from_daemon
 
 NOT_A_REPLY = "A new email (Reply to… picks a thread to answer)"
 WHY_HINT = "Why this draft: the exemplars, facts and style notes it used appear here."
@@ -172,8 +172,7 @@ class DraftArea(Horizontal):
         with Vertical(id="draft-form"):
             yield Input(placeholder="What should the email say?", id="draft-instruction", select_on_focus=False)
             yield Input(placeholder="To (a name; → accepts a suggestion)", id="draft-to")
-            # The rest after the first frame: the area starts hidden, and the first paint is what counts.
-            with Lazy(Vertical(id="draft-rest")):
+            with Vertical(id="draft-rest"):
                 yield Static(NOT_A_REPLY, id="draft-reply", markup=False)
                 with Horizontal(id="draft-buttons", classes="draft-row"):
                     yield Button("Draft", id="draft-go", variant="primary", compact=True)
@@ -246,6 +245,8 @@ class DraftArea(Horizontal):
             return
         for worker in running:
             worker.cancel()
+        # The worker says when it has stopped: between two tokens, or (the daemon's) at the next line.
+        self.query_one("#draft-why", Static).update("Stopping…")
 
     # -- the reply picker -----------------------------------------------------------------------
 
@@ -266,22 +267,26 @@ class DraftArea(Horizontal):
 
     @work(thread=True, exclusive=True, group="draft")
     def make_draft(self, serial: int, request: Request) -> None:
+        from assistant_plugins.draft import DraftResult
         from assistant_plugins.draft.reply import load_thread
         from assistant_plugins.draft.save import Envelope
 
         app, worker = self.app, get_current_worker()
+        options = {"instruction": request.instruction, "to": request.to or None, "reply_to": request.reply_to or None,
+                   "tone": TONES[request.tone][1] if request.tone else None, "max_tokens": app.max_tokens}
 
         def shown(piece: str) -> None:
             app.call_from_thread(self._append, serial, piece)
 
         try:
+            warm = from_daemon(app, "draft", options, lambda: worker.is_cancelled, shown)
             with app.lock:
                 assistant = app.assistant
-                stoppable(assistant, lambda: worker.is_cancelled)
-                result = assistant.skill("draft").run(
-                    assistant, instruction=request.instruction, to=request.to or None,
-                    reply_to=request.reply_to or None, tone=TONES[request.tone][1] if request.tone else None,
-                    max_tokens=app.max_tokens, on_text=shown)
+                if warm is not None:  # the daemon's warm models wrote it
+                    result = DraftResult(**warm)
+                else:
+                    stoppable(assistant, lambda: worker.is_cancelled)
+                    result = assistant.skill("draft").run(assistant, **options, on_text=shown)
                 why = why_text(assistant.db, result, request)
                 references = load_thread(assistant, request.reply_to).reply_references if request.reply_to else []
         except Stopped:
@@ -387,10 +392,11 @@ class DraftArea(Horizontal):
 
 def why_text(db, result, request: Request) -> str:
     """The why panel: the model, the thread and tone, the exemplars, facts and style notes the draft
-    used (as the audit recorded them for it) and what the guard removed."""
-    from assistant.store.audit import list_generations
+    used (as the audit recorded them for this draft: its row `result.generation_id`) and what the
+    guard removed."""
+    from assistant.store.audit import get_generation
 
-    recorded = next((g for g in list_generations(db, 5) if g["skill"] == "draft"), {})
+    recorded = get_generation(db, result.generation_id) or {}
     facts = [row[0] for row in db.execute(
         f"SELECT text FROM facts WHERE id IN ({', '.join('?' * len(recorded.get('fact_ids') or []))})",
         recorded.get("fact_ids") or [])] if recorded.get("fact_ids") else []

@@ -8,6 +8,7 @@ Every change goes through the functions `assistant profile edit|pin|reject|forge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from rich.text import Text
 from textual import on, work
@@ -243,6 +244,27 @@ class ProfilePane(StorePane):
 
     def action_filter(self) -> None:
         self.query_one("#facts-filter", Input).focus()
+
+    # -- the command palette --------------------------------------------------------------------
+
+    def commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """The fact actions for the command palette (title, help, callback): each on the highlighted
+        fact, which its help names, in the Profile area's facts view."""
+        fact = next((row for row in self.rows if row.id == self.selected()), None) if self.rows else None
+        about = f"#{fact.id} {fact.text}" if fact else "no fact highlighted"
+
+        def in_facts(action: str) -> Callable[[], None]:
+            def run() -> None:
+                self.app.action_area("profile")
+                self.query_one("#profile-tabs", Tabs).active = "tab-facts"
+                getattr(self, f"action_{action}")()
+            return run
+
+        return [(f"Profile: {verb} the highlighted fact", about, in_facts(action))
+                for action, verb in (("pin", "pin"), ("reject", "reject"), ("forget", "forget"), ("edit", "edit"))] + [
+            ("Profile: add a fact", "Tell the assistant something about you", in_facts("add")),
+            ("Profile: refresh", "Read the facts, style and persona from the store again", self.reload),
+        ]
 
     # -- changes --------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class DraftResult:
     removed: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
     saved: list[str] = field(default_factory=list)  # where copies went (--out, --maildir-drafts, --imap-drafts)
     candidates: list[str] = field(default_factory=list)  # every candidate written, as written (`[draft] candidates`)
+    generation_id: int = 0  # its row in the audit of generations (`assistant history`)
 
 
 def pick_exemplars(assistant, instruction: str, recipient=None):
@@ -176,10 +177,10 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                          in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
                          saved=saved, candidates=texts)
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
-    record_generation(assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
-                      request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone,
-                               "personalize": personalize},
-                      style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
+    result.generation_id = record_generation(
+        assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
+        request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone, "personalize": personalize},
+        style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
     return result
 
 
