@@ -344,3 +344,36 @@ def test_a_name_addressed_is_not_part_of_the_fact_and_wanna_is_wants_to(assistan
     assert said(assistant, tmp_path, "Sam, I finally finished the quilt for my niece.",
                 "I wanna learn the cello this year.") == {
         "Finally finished the quilt for their niece", "Wants to learn the cello this year"}
+
+
+def test_a_relative_is_a_fact_only_as_the_subject_and_joining_a_band_is_no_employer(assistant, tmp_path):
+    assert said(assistant, tmp_path, "Yesterday I took my puppy to the clinic.",
+                "My girlfriend and I had an emotional wedding ceremony last week.",
+                "I recently joined a rock band.") == {
+        "Took their puppy to the clinic", "They and their girlfriend had an emotional wedding ceremony last week",
+        "Recently joined a rock band"}
+
+
+def test_fragments_leaning_on_another_sentence_and_orders_are_not_life_facts(assistant, tmp_path):
+    # From the sample person's reading list and mail: none of these says anything about her on its own.
+    assert said(assistant, tmp_path, "For the clay problem, and for my own sanity.",
+                "Sam keeps lending it to me; I keep giving it back unread.",
+                "Don't click anything; I've reported it and binned it.",
+                "We're looking at roughly 6 Western serviceberry at #15, plus 120 slough sedge, 80 spreading rush "
+                "and 60 dwarf Oregon grape, all in 1 gal.",
+                "Count me in — halloumi skewers are the way to my heart, and cheers for keeping the pesto aside.") == {
+        "Halloumi skewers are the way to their heart"}
+
+
+def test_a_plan_for_something_of_theirs_and_an_aside_are_left_out(assistant, tmp_path):
+    assert said(assistant, tmp_path, "My business partner, Sam Okoye, may join too.",
+                "Just Ride by Grant Petersen. Read on the bike commute (well, at the lights).",
+                "I cycle to work (most days, anyway).") == {"Cycles to work"}
+
+
+def test_a_plain_statement_said_again_in_other_words_is_one_fact_with_more_evidence(assistant, tmp_path):
+    assert said(assistant, tmp_path, "I'm always excited to try new games.", "I went to a pottery class yesterday.",
+                "I'm always up for trying new games.") == {
+        "Is always excited to try new games", "Went to a pottery class yesterday"}
+    games = next(f for f in active(assistant.db) if f.text.startswith("Is always"))
+    assert len(facts.evidence(assistant.db, games.id)) == 2 and games.confidence > 0.4

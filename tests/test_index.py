@@ -166,6 +166,27 @@ def test_reconciliation_leaves_an_unchanged_bad_file_unread_until_it_changes(ass
     assert index_paths(assistant, [folder]).failed == 1  # a run you start yourself always retries
 
 
+def test_reconciling_an_unchanged_tree_stats_each_file_once(assistant, tmp_path, monkeypatch):
+    """Which source claims a file is read from the folder listing, not asked of the filesystem per source:
+    at 10,000 notes those stats were most of the daemon's unchanged-tree reconciliation."""
+    from assistant.ingest.pipeline import Indexer
+
+    folder = tmp_path / "notes"
+    for n in range(40):
+        (folder / f"d{n % 2}").mkdir(parents=True, exist_ok=True)
+        (folder / f"d{n % 2}" / f"f{n:02}.md").write_text(note_text(n))
+    assert index_paths(assistant, [folder]).added == 40
+    calls = []
+    for name in ("stat", "lstat"):
+        real = getattr(os, name)
+        monkeypatch.setattr(os, name, lambda *a, real=real, **k: calls.append(a[0]) or real(*a, **k))
+    report = Indexer(assistant).run([folder])
+    monkeypatch.undo()
+    assert (report.added, report.updated, report.unchanged) == (0, 0, 40)
+    per_file = [c for c in calls if str(c).endswith(".md")]
+    assert len(per_file) == 40, f"{len(per_file)} stats of 40 unchanged files"
+
+
 def _found(assistant, word: str) -> list[str]:
     """Uris whose stored text holds `word`, by full text and by meaning (the search a person runs)."""
     hits = assistant.search(word, k=5)

@@ -13,7 +13,11 @@ aside ("Last week I…", "By the way, I…"), with someone ("Max and I…"), or 
 as chat does ("Been restoring a car"); or one about something of theirs ("Painting keeps my
 mind calm") unless it opens on a pronoun whose referent is in another sentence. Plans, hedges,
 questions, politeness, requests and arrangements ("I'll send it", "I think", "I'm sorry",
-"Please let me know", "Our team is available any weekday morning") are left out. Each rule was
+"Please let me know", "Our team is available any weekday morning") are left out, and so are
+fragments: no clause after a preposition ("For the clay problem, and for my own sanity"), a short
+statement about a pronoun whose referent is elsewhere ("I keep giving it back unread"), thanks,
+a plan for something of theirs ("My partner may join too"), a list of figures (an order). A
+relative ("my sister…") makes a family fact only as the sentence's subject. Each rule was
 kept only if it raised LoCoMo recall without costing evidence precision on the benchmark's
 `tune` half (`benchmarks/facts_bench.py`).
 
@@ -70,7 +74,7 @@ _TYPED: list[tuple[str, str | None, str, re.Pattern]] = [
     ("work", "employer", "Works at {obj}",
      re.compile(rf"\bi(?:'m| am)? (?:now |currently |still )?(?:work|working) (?:at|for) {_OBJECT}{_END}", re.I)),
     ("work", "employer", "Works at {obj}",
-     re.compile(rf"\bi(?:'ve| have)? (?:just |recently )?(?:joined|started at|started working at) {_OBJECT}{_END}", re.I)),
+     re.compile(rf"\bi(?:'ve| have)? (?:just |recently )?(?:started at|started working at) {_OBJECT}{_END}", re.I)),
     ("work", "occupation", "Works as {obj}",
      re.compile(rf"\bi (?:work|'m working|am working) as {_OBJECT}{_END}", re.I)),
     ("work", "occupation", "Is {obj}",
@@ -135,11 +139,12 @@ _LEAD = re.compile(rf"^(?:(?:{_TIME}|by the way|as for me|for me|personally|for 
 # "Max and I love…", "me and my neighbor ran…": the person with someone, written "they and Max…".
 _WITH = re.compile(r"^(?:me and (?P<a>(?:my )?\w+)|(?P<b>(?:my )?[\w-]+(?: [A-Z]\w+)?) and (?:i|me))\b(?P<rest>.*)",
                    re.I)
+_SPEAKER = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've)\b|" + _WITH.pattern, re.I)  # the person as the subject
 _FIRST_PERSON = re.compile(r"^(?:i|i'm|i've|i'd|we|we're|we've|my|our)\b|" + _WITH.pattern, re.I)
 # A sentence opening on a past tense or "been" has dropped its "I" ("Made this soup last night").
 _DROPPED_I = re.compile(r"^(?:(?:just|finally|recently|never|always|also|actually)\s+)?"
                         r"(?P<verb>been(?! a\b| an\b| ages\b)|"
-                        r"[a-z]+ed|had|went|got|made|took|saw|found|bought|met|began|ran|wrote|read|spent|built|won|"
+                        r"[a-z]+ed|had|went|got|made|took|saw|found|bought|met|began|ran|wrote|spent|built|won|"
                         r"lost|started|finished|tried|visited)\s+"
                         r"(?!(?:it|that|this|you|is|was|are|were|looks|seems)\b)", re.I)
 _MINE = re.compile(r"\b(?:my|myself)\b", re.I)
@@ -156,6 +161,23 @@ _LOGISTICS = re.compile(r"\b(?:as (?:discussed|agreed|promised)|available|availa
                         r"payment|deposit|net-\d+|site visit|arrange|\d{1,2}(?::\d\d)?\s?(?:am|pm)|"
                         r"by (?:next )?(?:monday|tuesday|wednesday|thursday|friday|the \d{1,2}(?:st|nd|rd|th)))\b",
                         re.I)
+# A clause of thanks tacked onto a statement ("…, and cheers for keeping the pesto aside") is said to the reader.
+_THANKS_TAIL = re.compile(r",?\s+(?:and|but|so)\s+(?:cheers|thanks|thank you)\b.*$", re.I)
+_THANKS = re.compile(r"\b(?:cheers|thanks|thank you|thx)\b", re.I)
+# A sentence opening on a preposition or conjunction with no clause in it is a fragment of another
+# ("For the clay problem, and for my own sanity").
+_FRAGMENT_OPENER = re.compile(r"^(?:for|with|to|in|at|on|from|about|of|by|like|as|and|or|because|after|before|"
+                              r"during|without|than)\b", re.I)
+_CLAUSE = re.compile(r"\b(?:i|we|you|he|she|it|they|this|that|there|is|are|was|were|be|been|has|have|had|do|does|"
+                     r"did|can|could|will|would)\b|'s\b|'re\b|\b\w+ed\b", re.I)
+# A short statement whose object is a pronoun says nothing without the sentence its referent is in
+# ("Keeps giving it back unread", "Has said yes to both").
+_LEANS_ON_REFERENT = re.compile(r"\b(?:it|them|both|him|her)\b", re.I)
+_SHORT = 6
+# "My partner may join too": a plan or a guess about something of theirs, as "I'll…" is about them.
+_MODAL = re.compile(r"\b(?:will|would|may|might|could|should|shall)\b|'ll\b", re.I)
+# Three or more figures make a specification (an order, a quote), not a statement about the person.
+_FIGURES = re.compile(r"\d+")
 _ADVERBS = frozenset("just also really finally recently still never always usually often already actually even "
                      "totally definitely truly only ever sometimes mostly now currently".split())
 _PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are",
@@ -222,7 +244,9 @@ def typed(sentence: str) -> list[Candidate]:
                 subject_key = subject.format(key=_key(obj))
             elif category == "family":
                 # "my sister lives in Leeds" → "Their sister lives in Leeds"; a bare mention says too little.
-                if len(obj.split()) < 2:
+                # Only as the sentence's subject: "I took my puppy to the clinic" is the person's doing
+                # (the general rule's), not "Their puppy to the clinic".
+                if len(obj.split()) < 2 or match.start() != len(sentence) - len(_opening(sentence)):
                     continue
                 kind = groups["kind"].lower()
                 text = third_person(sentence[match.start():])
@@ -246,7 +270,8 @@ def _candidate(sentence: str, text: str, category: str, subject: str | None, con
 def third_person(sentence: str) -> str:
     """'I went to the coast with my kids' → 'Went to the coast with their kids' (the person is implied)."""
     if with_whom := _WITH.match(sentence):
-        sentence = f"they and {with_whom['a'] or with_whom['b']}{with_whom['rest']}"
+        who = with_whom['a'] or with_whom['b']
+        sentence = f"they and {who[:1].lower() if who[:2].lower() == 'my' else who[:1]}{who[1:]}{with_whom['rest']}"
     words = sentence.split()
     first, rest = words[0].lower(), words[1:]
     if first in ("i", "we") and rest:
@@ -293,21 +318,32 @@ def _third_singular(verb: str) -> str:
     return verb + "s"
 
 
+def _opening(sentence: str) -> str:
+    """The sentence from its subject on: "Yeah, last week I…" → "I…"."""
+    return _LEAD.sub("", _INTERJECTION.sub("", sentence))
+
+
 def general(sentence: str) -> Candidate | None:
     """A plain statement of what the person did, has or is, as a low-confidence `life` fact: one that
     opens in the first person (after any "Last week," or "By the way,"), or one about something of
     theirs ("Painting is how I relax", "The group made me feel accepted") that does not open on a
     pronoun whose referent is in another sentence."""
-    sentence = _LEAD.sub("", _INTERJECTION.sub("", sentence))
+    sentence = _THANKS_TAIL.sub("", _opening(sentence))
     if dropped := _DROPPED_I.match(sentence):  # chat drops the subject: "Been restoring a vintage car"
         sentence = ("I've " if dropped["verb"].lower() == "been" else "I ") + sentence[:1].lower() + sentence[1:]
     about_me = _FIRST_PERSON.match(sentence) or (_MINE.search(sentence) and not _ANAPHORIC.match(sentence))
     if "?" in sentence or not about_me or _NOT_A_FACT.match(sentence) or _ADDRESSED.search(sentence) \
-            or _REQUEST.match(sentence) or _LOGISTICS.search(sentence):
+            or _REQUEST.match(sentence) or _LOGISTICS.search(sentence) or _THANKS.search(sentence) \
+            or len(_FIGURES.findall(sentence)) >= 3:
         return None
-    if not 4 <= len(sentence.split()) <= 40:
+    if not 4 <= len(sentence.split()) <= 40 or (_MODAL.search(sentence) and not _SPEAKER.match(sentence)):
         return None
-    return _candidate(sentence, third_person(sentence), "life", None, 0.4)
+    if _FRAGMENT_OPENER.match(sentence) and not _CLAUSE.search(sentence):
+        return None
+    text = re.sub(r"\s*\([^)]*\)", "", third_person(sentence))  # an aside: "(well, at the lights)"
+    if len(text.split()) <= _SHORT and _LEANS_ON_REFERENT.search(text):
+        return None
+    return _candidate(sentence, text, "life", None, 0.4)
 
 
 def embedded_candidates(text: str) -> list[Candidate]:
