@@ -377,3 +377,8 @@ def test_a_plain_statement_said_again_in_other_words_is_one_fact_with_more_evide
         "Is always excited to try new games", "Went to a pottery class yesterday"}
     games = next(f for f in active(assistant.db) if f.text.startswith("Is always"))
     assert len(facts.evidence(assistant.db, games.id)) == 2 and games.confidence > 0.4
+
+
+def test_a_negated_verb_agrees_with_the_person(assistant, tmp_path):
+    assert said(assistant, tmp_path, "I haven't worked a weekend since March.", "I don't own a car these days.") == {
+        "Hasn't worked a weekend since March", "Doesn't own a car these days"}

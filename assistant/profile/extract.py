@@ -181,7 +181,7 @@ _FIGURES = re.compile(r"\d+")
 _ADVERBS = frozenset("just also really finally recently still never always usually often already actually even "
                      "totally definitely truly only ever sometimes mostly now currently".split())
 _PRESENT_3RD = {"have": "has", "do": "does", "go": "goes", "am": "is", "'m": "is", "'ve": "has", "are": "are",
-                "wanna": "wants to"}
+                "wanna": "wants to", "haven't": "hasn't", "don't": "doesn't"}
 _PRONOUNS = [(r"\bI was\b", "they were"), (r"\bI am\b", "they are"), (r"\bI'm\b", "they're"),
              (r"\bI've\b", "they've"), (r"\bI'd\b", "they'd"), (r"\bI\b", "they"),
              (r"\bmyself\b", "themselves"), (r"\bmy\b", "their"), (r"\bme\b", "them"), (r"\bmine\b", "theirs")]
