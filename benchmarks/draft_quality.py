@@ -65,6 +65,13 @@ def split(emails: dict[str, list[str]], seed: int = SEED) -> dict[str, tuple[lis
     return out
 
 
+def sample(parts: dict[str, tuple[list[str], list[str]]], senders: list[str], per_sender: int,
+           offset: int = 0) -> dict[str, list[str]]:
+    """Each sender's held-out emails of a draftable length, the `offset`-th to the `offset + per_sender`-th."""
+    held = {s: [t for t in parts[s][1] if MIN_WORDS <= len(t.split()) <= MAX_WORDS] for s in senders}
+    return {s: held[s][offset:offset + per_sender] for s in senders}
+
+
 def chrf(candidate: str, reference: str, n: int = 6, beta: float = 2.0) -> float:
     """chrF (Popović 2015) as sacreBLEU computes it: character n-grams without spaces, n = 1..6,
     precision and recall averaged over n, then their F-β."""
@@ -212,8 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     judge = Stylometer()
     for sender in SENDERS:
         judge.fit_texts(sender, parts[sender][0])
-    held = {s: [t for t in parts[s][1] if MIN_WORDS <= len(t.split()) <= MAX_WORDS] for s in SENDERS}
-    picked = {s: held[s][args.offset:args.offset + args.per_sender] for s in args.senders.split(",")}
+    picked = sample(parts, args.senders.split(","), args.per_sender, args.offset)
     ceiling = {"sampled": judge.accuracy([(s, t) for s, ts in picked.items() for t in ts]),
                "picked": sum(len(ts) for ts in picked.values()),
                "all": judge.accuracy([(s, t) for s in SENDERS for t in parts[s][1]]),
