@@ -32,7 +32,6 @@ class PromptInputs:
 
     name: str  # the person's display name
     instruction: str
-    points: list[str] = field(default_factory=list)  # the request's content words, each to be covered
     to: str | None = None  # the recipient as shown ("Janet Liu <jliu@…>")
     persona: str = ""  # who the person is, in prose (stable across requests)
     style_notes: list[str] = field(default_factory=list)  # how they write in general (stable)
@@ -45,6 +44,7 @@ class PromptInputs:
     thread: list = field(default_factory=list)  # a reply's thread (`reply.QuotedMessage`s), oldest first
     subject: str | None = None  # a reply's subject ("Re: …"); a new email's is the request
     tone: object = None  # the `tone.ToneGuide` of a --tone request (its notes are in recipient_notes)
+    points: list[str] = field(default_factory=list)  # the request's content words, each to be covered
 
 
 @dataclass
