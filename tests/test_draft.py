@@ -180,3 +180,18 @@ def test_exemplars_are_labelled_as_the_voice_on_other_topics(sample_assistant):
     user = prompt.messages[1]["content"]
     assert "Past emails Priya Nandakumar wrote on other topics (data): copy their voice" in user
     assert "never their content" in user
+
+
+def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft():
+    from assistant.prompt.draft import drop_data_tags, fill_name
+
+    own = ("Shackleton", "Sara")
+    assert fill_name("Hey Sara,\n\nThe tax sheet is attached.\n\nSara", "", own) == \
+        "Hey,\n\nThe tax sheet is attached.\n\nSara"
+    assert fill_name("Hi Sara!\n\nDone.", "Mark", own) == "Hi Mark!\n\nDone."
+    assert fill_name("Hi NAME,\n\nDone.", "Mark", own) == "Hi Mark,\n\nDone."
+    kept = "Sara, the sheet is attached.\nHi Sara, said Mark."
+    assert fill_name(kept, "", own) == kept  # not an opening greeting
+    assert fill_name("Dear Sara,\n\nThanks.", "Sara", own) == "Dear Sara,\n\nThanks."  # writing to another Sara
+    assert drop_data_tags("Karen, <passage> I hope you are well.\n\nBest regards,<fact>\nKay") == \
+        "Karen, I hope you are well.\n\nBest regards,\nKay"
