@@ -11,8 +11,8 @@ with the same model:
 - none: `--no-personalization`;
 - retrieval: the person's most similar past emails as exemplars, no profile (no persona, style
   notes, facts or greeting), one candidate;
-- full: the shipped system (`[draft] candidates`, reranking, the second ask when under half the
-  request's points are covered, copy guard); "full, first candidate" is its first draft as written.
+- full: the shipped system (`[draft] candidates`, reranking, copy guard); "full, first
+  candidate" is its first draft as written.
 
 Scored against the real email: chrF (character 6-grams, β = 2) and ROUGE-L F1; attribution, the
 share of drafts a nearest-centroid `Stylometer` fitted on the four senders' real 80% attributes to
@@ -51,7 +51,7 @@ from benchmarks.retrieval_data import CachingEmbedder, datasets_dir
 RESULTS = Path(__file__).parent / "results"
 SEED = 11
 MODES = ("none", "retrieval", "full")
-# the first candidate: the first draft as written, before reranking, a second ask, the copy guard and tidying
+# the first candidate: the first draft as written, before reranking, the copy guard and tidying
 ROWS = ("none", "retrieval", "full, first candidate", "full")
 MIN_WORDS, MAX_WORDS = 20, 200  # held-out emails scored: long enough to have a topic, short enough to draft
 
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = make_draft(homes[sender], mode, request)
                 rows.append(scored(sender, mode, request, wanted, real, result.draft, judge, copies))
                 rows[-1]["seconds"] = result.seconds
-                rows[-1]["candidates"] = result.candidates  # every draft written: the candidates, a second ask
+                rows[-1]["candidates"] = result.candidates  # every draft written
                 line = (f"  {mode:<9} {result.seconds:5.0f} s  chrF {rows[-1]['chrF']:.1f}  cov "
                         f"{rows[-1]['coverage']:.2f}  judge {rows[-1]['judged']}  copy {rows[-1]['longest_copy']}")
                 if mode == "full":

@@ -203,24 +203,3 @@ def test_a_candidate_that_lists_the_request_back_is_never_kept():
     assert coverage(listed, content_words(request)) > coverage(hers, content_words(request))
     assert pick([listed, hers], request, Stylometer(), []) == 1  # no voice model: coverage alone would keep it
 
-
-def test_a_draft_that_misses_most_points_is_asked_for_once_more_and_the_better_kept(sample):
-    """Pulled off topic by her own past emails, the draft is asked for again, naming what it left out."""
-    off_topic = "Hiya Sam,\n\nThe planting plan for the swale looks good to me.\n\nOnwards,\nPriya"
-    on_topic = "Hiya Sam,\n\nCould we move Thursday's site visit to Friday morning?\n\nOnwards,\nPriya"
-    generator = sample.__dict__["generator"] = Listed([off_topic, on_topic])
-    result = draft(sample, "ask Sam to move Thursday's site visit to Friday morning", to="Sam")
-    assert generator.calls == 2 and result.candidates == [off_topic, on_topic]
-    assert result.draft == on_topic
-
-
-def test_a_draft_that_covers_the_points_is_not_asked_again_nor_swapped_for_a_list(sample):
-    on_topic = "Hiya Sam,\n\nCould we move Thursday's site visit to Friday morning?\n\nOnwards,\nPriya"
-    generator = sample.__dict__["generator"] = Listed([on_topic])
-    assert draft(sample, "ask Sam to move Thursday's site visit to Friday morning", to="Sam").draft == on_topic
-    assert generator.calls == 1
-    off_topic = "Hiya Sam,\n\nThe planting plan looks good.\n\nOnwards,\nPriya"
-    listed = "Sam, move, Thursday's, site, visit, Friday, morning."
-    generator = sample.__dict__["generator"] = Listed([off_topic, listed])
-    assert draft(sample, "ask Sam to move Thursday's site visit to Friday morning", to="Sam").draft == off_topic
-    assert generator.calls == 2

@@ -24,7 +24,6 @@ from assistant.skills import run_warm
 MAX_EXEMPLARS = 3
 MAX_POINTS = 12  # content words of the request listed as points to cover
 REQUEST_VERBS = {"write", "email", "draft", "ask", "tell", "reply"}  # how a request is put, not what it is about
-MIN_COVERAGE = 0.5  # below this share of the request's points covered, a draft is asked for once more
 MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
 
 
@@ -175,16 +174,6 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
             shown(text)
     if shown:
         shown.close()
-    if personalize and chat and inputs.points:
-        from assistant.generation.copying import CopyIndex
-        from assistant_plugins.draft.choose import coverage, not_writing
-
-        if coverage(text, inputs.points) < MIN_COVERAGE:  # asked once more; kept if it covers more, unpasted
-            retry = _write(generator, _reask(prompt, inputs, text), max_tokens, temperature)
-            texts.append(retry)
-            if (coverage(retry, inputs.points) > coverage(text, inputs.points)
-                    and not not_writing(retry, CopyIndex(_shown_texts(prompt, inputs)))):
-                text = retry
     own_names = tuple(assistant.config.me.display_name.split())
     text = drop_data_tags(fill_name(text, _first_name(assistant, request.to), own_names))
     text, copied = trim_copies(text, _shown_texts(prompt, inputs))
@@ -227,20 +216,6 @@ def _write(generator, prompt, max_tokens: int, temperature: float, shown=None) -
     text = unwrap_echo(prompt.opening + "".join(written)).strip()
     cut = generator.count_tokens("".join(written)) >= max_tokens - 1  # the budget ran out, maybe mid-sentence
     return end_at_sentence(text) if cut else text
-
-
-def _reask(prompt, inputs, text: str):
-    """`prompt` followed by the draft `text` and a request to write it again covering the points it
-    left out: the second look a small model needs when the person's own emails pulled it off topic."""
-    from dataclasses import replace
-
-    from assistant_plugins.draft.choose import coverage
-
-    missing = [point for point in inputs.points if coverage(text, [point]) == 0]
-    again = (f"That leaves out: {'; '.join(missing)}. Write the email again as {inputs.name}, in "
-             f"{inputs.name}'s own voice, covering every point of the request.")
-    return replace(prompt, messages=prompt.messages + [{"role": "assistant", "content": text},
-                                                       {"role": "user", "content": again}])
 
 
 def _first_name(assistant, to: str | None) -> str:
