@@ -202,4 +202,3 @@ def test_a_candidate_that_lists_the_request_back_is_never_kept():
     request = "tell Sam the alder planting budget is approved; order the whips for the swale"
     assert coverage(listed, content_words(request)) > coverage(hers, content_words(request))
     assert pick([listed, hers], request, Stylometer(), []) == 1  # no voice model: coverage alone would keep it
-
