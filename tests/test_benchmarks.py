@@ -52,3 +52,14 @@ def test_draft_quality_splits_each_sender_80_20_the_same_way_every_run():
     assert 0 < chrf("the turbine agreement", "the turbine contract") < 100
     request, wanted = request_for("Dale, has GE initialled the pages of the contract? Thanks, Kay", "kay_brown", 12)
     assert request == "Write an email about: " + ", ".join(wanted) and "kay" not in wanted and "thanks" not in wanted
+
+
+def test_draft_quality_development_emails_never_overlap_the_reported_ones():
+    from benchmarks.draft_quality import sample, split
+
+    emails = {"kay_brown": [f"email {i} about the turbine contract, " * 5 for i in range(100)]}
+    parts = split(emails)
+    reported, development = sample(parts, ["kay_brown"], 3)["kay_brown"], sample(parts, ["kay_brown"], 2, offset=3)
+    assert len(reported) == 3 and len(development["kay_brown"]) == 2
+    assert not set(reported) & set(development["kay_brown"])
+    assert reported == parts["kay_brown"][1][:3]

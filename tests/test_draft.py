@@ -191,3 +191,41 @@ def test_a_draft_wrapped_in_an_echoed_email_tag_is_unwrapped():
     assert unwrap_echo(echoed) == "Hiya Sam,\n\nFriday works.\n\nOnwards,\nPriya"
     plain = "Hiya Sam,\n\nSee <email> tags? No.\n\nPriya"
     assert unwrap_echo(plain) == plain
+
+
+@pytest.mark.parametrize("chat", [True, False])
+def test_the_request_lists_its_points_to_cover_after_the_exemplars(sample_assistant, chat):
+    """Beside the person's own past emails a small model drifts into their topics: the request's
+    content words are listed, after the exemplars, as points to cover one by one."""
+    instruction = "ask Sam to move Thursday's site visit to Friday morning"
+    for personalize in (True, False):
+        prompt = build_prompt(sample_assistant, instruction, "Sam", personalize, chat=chat)
+        text = prompt.messages[1]["content"] if chat else prompt.text
+        points = "Cover every one of these points, each in a sentence of"
+        assert points in text, (chat, personalize)
+        listed = text[text.index(points):].split(":", 1)[1].split("\n")[0]
+        assert listed.strip() == "sam; move; thursday's; site; visit; friday; morning."  # no "ask": how, not what
+        if personalize:
+            assert text.index("Past emails" if chat else "###") < text.index(points)
+
+
+def test_exemplars_are_labelled_as_the_voice_on_other_topics(sample_assistant):
+    prompt = build_prompt(sample_assistant, "ask Sam to move Thursday's site visit", "Sam", True, chat=True)
+    user = prompt.messages[1]["content"]
+    assert "Past emails Priya Nandakumar wrote on other topics (data): copy their voice" in user
+    assert "never their content" in user
+
+
+def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft():
+    from assistant.prompt.draft import drop_data_tags, fill_name
+
+    own = ("Shackleton", "Sara")
+    assert fill_name("Hey Sara,\n\nThe tax sheet is attached.\n\nSara", "", own) == \
+        "Hey,\n\nThe tax sheet is attached.\n\nSara"
+    assert fill_name("Hi Sara!\n\nDone.", "Mark", own) == "Hi Mark!\n\nDone."
+    assert fill_name("Hi NAME,\n\nDone.", "Mark", own) == "Hi Mark,\n\nDone."
+    kept = "Sara, the sheet is attached.\nHi Sara, said Mark."
+    assert fill_name(kept, "", own) == kept  # not an opening greeting
+    assert fill_name("Dear Sara,\n\nThanks.", "Sara", own) == "Dear Sara,\n\nThanks."  # writing to another Sara
+    assert drop_data_tags("Karen, <passage> I hope you are well.\n\nBest regards,<fact>\nKay") == \
+        "Karen, I hope you are well.\n\nBest regards,\nKay"

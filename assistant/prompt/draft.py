@@ -107,9 +107,23 @@ def end_at_sentence(text: str) -> str:
 
 
 _PLACEHOLDER = re.compile(r"^(\s*\S[^\n]*?) NAME\b")
+_GREETING = re.compile(r"^(\s*(?:hi|hello|hey|hiya|dear|good morning|morning)\b[^\n]{0,20}?) (\w+)(?=[,!:]?[ \t]*$)",
+                       re.I | re.M)
+_DATA_TAGS = re.compile(r"[ \t]*</?(?:email|passage|fact|incoming)\b[^>\n]*>")
 
 
-def fill_name(text: str, first_name: str) -> str:
+def fill_name(text: str, first_name: str, own_names: tuple[str, ...] = ()) -> str:
     """The style notes' "Hi NAME," as a model may copy it: NAME becomes whom the draft is for, or
-    goes ("Hi,") when it is for no one in particular."""
-    return _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else m[1], text, count=1)
+    goes ("Hi,") when it is for no one in particular. An opening greeting to the person themself
+    ("Hey Sara," in Sara's draft: told it writes for Sara, a small model greets her) is treated the same."""
+    text = _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else m[1], text, count=1)
+    own = {name.lower() for name in own_names} - {first_name.lower()}
+    match = _GREETING.match(text)
+    if match and match[2].lower() in own:
+        text = text[:match.start(2) - 1] + (f" {first_name}" if first_name else "") + text[match.end(2):]
+    return text
+
+
+def drop_data_tags(text: str) -> str:
+    """The prompt's quoting tags (<passage>, </email>, …) that a small model echoes mid-draft: never part of an email."""
+    return _DATA_TAGS.sub("", text)

@@ -21,6 +21,8 @@ from assistant.hookspecs import hookimpl
 from assistant.skills import run_warm
 
 MAX_EXEMPLARS = 3
+MAX_POINTS = 12  # content words of the request listed as points to cover
+REQUEST_VERBS = {"write", "email", "draft", "ask", "tell", "reply"}  # how a request is put, not what it is about
 MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
 
 
@@ -86,9 +88,10 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     name = assistant.config.me.display_name
     thread = request.thread.quoted if request and request.thread else []
     subject = request.subject if request and request.thread else None
+    points = request_points(instruction) if not thread else []
     if not personalize:
-        return PromptInputs(name=name if chat else "one person", instruction=instruction, to=to, thread=thread,
-                            subject=subject)
+        return PromptInputs(name=name if chat else "one person", instruction=instruction, points=points, to=to,
+                            thread=thread, subject=subject)
     recipient = resolve(assistant.db, to) if to else None
     style = current_style(assistant.db)
     guide = (tone_guide(assistant.db, style, request.tone, name) if request and request.tone
@@ -97,7 +100,7 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     greeting = (guide and guide.greeting) or style.greeting_for(to)
     facts = relevant_facts(assistant.db, assistant.embedder, instruction, k=MAX_FACTS) if instruction.strip() else []
     return PromptInputs(
-        name=name, instruction=instruction,
+        name=name, instruction=instruction, points=points,
         to=f"{recipient.name} <{recipient.addresses[0]}>" if recipient and recipient.name else to,
         persona=current_persona(assistant.db), style_notes=general,
         recipient_notes=([note for note in style.notes(to) if note not in general] if to else [])
@@ -106,6 +109,14 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
         facts=[fact["text"] for fact in facts], fact_ids=[fact["id"] for fact in facts],
         context=[], salutation=f"{greeting} {recipient.first_name}" if greeting and recipient and not chat else None,
         thread=thread, subject=subject, tone=guide)
+
+
+def request_points(instruction: str) -> list[str]:
+    """The request's content words (`choose.content_words`), which the prompt asks the draft to cover
+    one by one: told only "write about …" beside their own past emails, small models drift into those."""
+    from assistant_plugins.draft.choose import content_words
+
+    return content_words(instruction, limit=MAX_POINTS, exclude=REQUEST_VERBS)
 
 
 def build_prompt(assistant, instruction: str, to: str | None, personalize: bool, chat: bool,
@@ -133,7 +144,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
     from assistant.generation.guard import GuardedStream, Removed
-    from assistant.prompt.draft import EchoFilter, fill_name
+    from assistant.prompt.draft import EchoFilter, drop_data_tags, fill_name
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare, trusted
 
@@ -164,7 +175,9 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
             shown(text)
     if shown:
         shown.close()
-    text, copied = trim_copies(fill_name(text, _first_name(assistant, request.to)), _shown_texts(prompt, inputs))
+    own_names = tuple(assistant.config.me.display_name.split())
+    text = drop_data_tags(fill_name(text, _first_name(assistant, request.to), own_names))
+    text, copied = trim_copies(text, _shown_texts(prompt, inputs))
     guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
                                 "passage the model was shown") for run in copied]

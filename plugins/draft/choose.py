@@ -92,11 +92,18 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> in
         return 0
     wanted = content_words(instruction)
     copies = CopyIndex(shown)
-    pasted = [_DATA_TAG.search(c) is not None or _LISTED.search(c) is not None
-              or (copies.longest(c).length if copies.longest(c) else 0) > MAX_COPIED_WORDS for c in candidates]
+    pasted = [not_writing(c, copies) for c in candidates]
     by_voice = _ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
     by_coverage = _ranks([coverage(c, wanted) for c in candidates])
     return min(range(len(candidates)), key=lambda i: (pasted[i], by_voice[i] + by_coverage[i], by_voice[i]))
+
+
+def not_writing(candidate: str, copies: CopyIndex) -> bool:
+    """A candidate that pastes more than `MAX_COPIED_WORDS` words of `copies`, echoes the prompt's
+    data tags or lists the request's words back as a comma list."""
+    run = copies.longest(candidate)
+    return (_DATA_TAG.search(candidate) is not None or _LISTED.search(candidate) is not None
+            or (run.length if run else 0) > MAX_COPIED_WORDS)
 
 
 def _ranks(values: list[float]) -> list[int]:
