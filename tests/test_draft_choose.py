@@ -172,6 +172,23 @@ def test_without_a_tone_a_draft_is_told_and_held_to_her_usual_length(sample):
     assert generator.max_tokens[-1] == 220 and "Length:" not in generator.prompts[-1][-1]["content"]
 
 
+def test_a_request_with_more_points_than_her_usual_length_holds_gets_room_for_each(sample):
+    from assistant.profile.refresh import current_style
+    from assistant.profile.tone import WORDS_PER_POINT
+    from assistant_plugins.draft import request_points
+    from tests.draft_support import Recorder
+
+    words = current_style(sample.db).contexts["email"]["words"]
+    request = ("tell Sam the alder budget is fine, the whips arrive Tuesday, the swale survey slipped, Leo "
+               "drives the trailer, the nursery invoice doubled, compost delivery Friday, planting starts Monday")
+    needed = WORDS_PER_POINT * len(request_points(request))
+    assert needed > words["p75"]  # more to say than even her longer emails hold
+    generator = sample.__dict__["generator"] = Recorder()
+    draft(sample, request, to="Sam")
+    assert f"Length: about {needed} words, enough for each point" in generator.prompts[0][-1]["content"]
+    assert generator.max_tokens[0] == round(needed * 1.5) + 24
+
+
 def test_a_draft_its_budget_cut_short_ends_at_its_last_whole_sentence(sample):
     from assistant.prompt.draft import end_at_sentence
     from tests.draft_support import Recorder

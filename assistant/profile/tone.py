@@ -22,6 +22,7 @@ TOKENS_PER_WORD = 1.5  # English prose in the embedded models' tokenizers, with 
 BUDGET_SLACK = 24
 MAX_OWN_EMAILS = 2000
 USUAL = "usual"  # no tone asked for: the person's own usual length, told and held to
+WORDS_PER_POINT = 8  # a point of the request said in a sentence of the person's own, about
 
 
 @dataclass
@@ -68,16 +69,22 @@ def _register(style, most_formal: bool) -> tuple[str | None, str | None, list[st
     return greeting, signoffs.most_common(1)[0][0] if signoffs else None, [name for name, _ in chosen[:3]]
 
 
-def usual_length(style, name: str) -> ToneGuide | None:
+def usual_length(style, name: str, points: int = 0) -> ToneGuide | None:
     """Without a --tone, the person's usual length: a note that says it (their median) and a budget
     held to their 75th percentile. An instruction model left alone writes three times what a
-    terse person does, and pads it with what they never say."""
+    terse person does, and pads it with what they never say. A request with more to say than
+    their median holds (`points` to cover, `WORDS_PER_POINT` each) gets the room it needs."""
     data = style.contexts.get("email")
     if not data or data.get("docs", 0) < 4:
         return None
     words = data["words"]
-    return ToneGuide(USUAL, [f"Length: about {words['median']} words, as {name}'s own emails usually are "
-                             f"({words['p25']}–{words['p75']}); only what the request needs."], words["p75"])
+    needed = WORDS_PER_POINT * points
+    if needed <= words["median"]:
+        return ToneGuide(USUAL, [f"Length: about {words['median']} words, as {name}'s own emails usually are "
+                                 f"({words['p25']}–{words['p75']}); only what the request needs."], words["p75"])
+    return ToneGuide(USUAL, [f"Length: about {needed} words, enough for each point ({name}'s own emails are "
+                             f"usually {words['p25']}–{words['p75']}); nothing the request does not need."],
+                     max(words["p75"], needed))
 
 
 def tone_guide(db, style, tone: str, name: str) -> ToneGuide:

@@ -95,7 +95,7 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     recipient = resolve(assistant.db, to) if to else None
     style = current_style(assistant.db)
     guide = (tone_guide(assistant.db, style, request.tone, name) if request and request.tone
-             else usual_length(style, name))
+             else usual_length(style, name, len(points)))
     general = style.notes()
     greeting = (guide and guide.greeting) or style.greeting_for(to)
     facts = relevant_facts(assistant.db, assistant.embedder, instruction, k=MAX_FACTS) if instruction.strip() else []
