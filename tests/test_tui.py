@@ -452,6 +452,8 @@ async def test_copy_puts_the_draft_on_the_clipboard(sample_home, embedder):
         assert [n.title for n in app._notifications] == ["Nothing to copy"] and app.clipboard == ""
         draft = "Hi Sam,\n\nThank you for the seedlings.\n\nPriya"
         app.query_one("#draft-text", TextArea).text = draft  # as the person left it after editing
+        app.clear_notifications()  # the warning's toast may cover the button
+        await pilot.pause()
         await pilot.click("#draft-copy")
         await pilot.pause()
         assert app.clipboard == draft
@@ -624,6 +626,17 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
             time.sleep(0.05)
         raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
 
+    def screen_leaves(needle: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
+                                    text=True).stdout
+            screens.append(screen)
+            if needle not in screen:
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{needle!r} still on screen after {timeout}s:\n{screen}")
+
     def type_line(text: str) -> None:
         subprocess.run([*tmux, "send-keys", "-t", session, "-l", text], check=True)
         subprocess.run([*tmux, "send-keys", "-t", session, "Enter"], check=True)
@@ -637,7 +650,7 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
         type_line("/draft thank Sam for the seedlings")
         screen_shows("Drafting…", 60)
         screens.clear()
-        screen = screen_shows("Why this draft", 240)
+        screen = screen_leaves("Drafting…", 240)  # every frame kept until the draft is done
         subprocess.run([*tmux, "send-keys", "-t", session, "C-s"], check=True)
         screen_shows("Draft saved", 30)
     finally:
@@ -646,8 +659,10 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
     body = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default).get_content()
     start = body.strip().splitlines()[0][:20]
     assert start in screen, screen  # the draft is on screen, as saved
-    # and it was there, at least in part, while the draft was still being written: streamed
-    assert any("Drafting…" in seen and start in seen for seen in screens), screens[-1]
+    # and text arrived while the draft was still being written: streamed. (Not necessarily the saved
+    # text: the copy guard removes, at the end, sentences the small model pasted from the exemplars.)
+    drafting = [seen for seen in screens if "Drafting…" in seen]
+    assert len(set(drafting)) >= 3, drafting[-1:]
 
 
 @pytest.fixture
