@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("textual")
 
 from textual.command import CommandPalette  # noqa: E402
-from textual.widgets import Input, OptionList, Static, TabbedContent, TextArea  # noqa: E402
+from textual.widgets import Button, Input, OptionList, Static, TabbedContent, TextArea  # noqa: E402
 
 from assistant.core import Assistant  # noqa: E402
 from assistant.tui.app import make_app  # noqa: E402
@@ -452,8 +452,8 @@ async def test_copy_puts_the_draft_on_the_clipboard(sample_home, embedder):
         assert [n.title for n in app._notifications] == ["Nothing to copy"] and app.clipboard == ""
         draft = "Hi Sam,\n\nThank you for the seedlings.\n\nPriya"
         app.query_one("#draft-text", TextArea).text = draft  # as the person left it after editing
-        app.clear_notifications()  # the warning's toast may cover the button
-        await pilot.pause()
+        # a Button ignores a click while it still shows the last one (its "-active" effect): as a person would, wait
+        await pilot.pause(app.query_one("#draft-copy", Button).active_effect_duration + 0.1)
         await pilot.click("#draft-copy")
         await pilot.pause()
         assert app.clipboard == draft
