@@ -615,27 +615,17 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
     subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
     screens: list[str] = []
 
-    def screen_shows(needle: str, timeout: float) -> str:
+    def screen_shows(needle: str, timeout: float, present: bool = True) -> str:
+        """Capture the pane (every frame kept in `screens`) until `needle` is on it (or, not `present`, gone)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
                                     text=True).stdout
             screens.append(screen)
-            if needle in screen:
+            if (needle in screen) == present:
                 return screen
             time.sleep(0.05)
-        raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
-
-    def screen_leaves(needle: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True,
-                                    text=True).stdout
-            screens.append(screen)
-            if needle not in screen:
-                return screen
-            time.sleep(0.05)
-        raise AssertionError(f"{needle!r} still on screen after {timeout}s:\n{screen}")
+        raise AssertionError(f"{needle!r} {'not on' if present else 'still on'} screen after {timeout}s:\n{screen}")
 
     def type_line(text: str) -> None:
         subprocess.run([*tmux, "send-keys", "-t", session, "-l", text], check=True)
@@ -650,7 +640,7 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
         type_line("/draft thank Sam for the seedlings")
         screen_shows("Drafting…", 60)
         screens.clear()
-        screen = screen_leaves("Drafting…", 240)  # every frame kept until the draft is done
+        screen = screen_shows("Drafting…", 240, present=False)  # every frame kept until the draft is done
         subprocess.run([*tmux, "send-keys", "-t", session, "C-s"], check=True)
         screen_shows("Draft saved", 30)
     finally:
