@@ -39,7 +39,7 @@ from collections import Counter
 from pathlib import Path
 
 from assistant.core import Assistant
-from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
+from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex, words
 from assistant.profile.refresh import refresh_style
 from assistant.profile.stylometry import Stylometer
 from assistant_plugins import draft as draft_skill
@@ -53,6 +53,7 @@ SEED = 11
 MODES = ("none", "retrieval", "full")
 # the first candidate: the first draft as written, before reranking, the copy guard and tidying
 ROWS = ("none", "retrieval", "full, first candidate", "full")
+PASTE_RUN = 5  # words in a row shared with one indexed message that count towards "pasted"
 MIN_WORDS, MAX_WORDS = 20, 200  # held-out emails scored: long enough to have a topic, short enough to draft
 
 
@@ -133,11 +134,14 @@ def retrieval_only():
 
 def scored(sender: str, mode: str, request: str, wanted: list[str], real: str, text: str, judge: Stylometer,
            copies: CopyIndex) -> dict:
-    longest = copies.longest(text)
+    runs = copies.runs(text)
+    longest = runs[0] if runs else None
+    inside = {i for run in runs if run.length >= PASTE_RUN for i in range(run.start, run.end)}
     return {"sender": sender, "mode": mode, "request": request, "real": real, "draft": text,
             "chrF": chrf(text, real), "rouge_l": rouge_l(text, real), "judged": judge.predict(text),
             "attributed": float(judge.predict(text) == sender), "coverage": coverage(text, wanted),
-            "longest_copy": longest.length if longest else 0, "words": len(text.split())}
+            "longest_copy": longest.length if longest else 0, "words": len(text.split()),
+            "pasted": len(inside) / max(1, len(words(text)))}
 
 
 def make_draft(assistant: Assistant, mode: str, request: str):
@@ -163,6 +167,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             "coverage": statistics.mean(r["coverage"] for r in mine),
             "longest copy": max(r["longest_copy"] for r in mine),
             "copies > 12": sum(r["longest_copy"] > MAX_COPIED_WORDS for r in mine),
+            "pasted": statistics.mean(r.get("pasted", float("nan")) for r in mine),
             "words": statistics.median(r["words"] for r in mine),
             "s/draft": statistics.median(r["seconds"] for r in mine) if "seconds" in mine[0] else float("nan"),
         })
@@ -184,13 +189,19 @@ def goals(table: list[dict]) -> list[tuple[str, bool]]:
     ]
 
 
+def _cell(row: dict, key: str) -> str:
+    value = row.get(key, float("nan"))  # runs saved before a column existed lack it
+    if isinstance(value, float):
+        return f"{value:.1f}" if key in ("chrF", "words", "s/draft") else f"{value:.3f}"
+    return str(value)
+
+
 def markdown(table: list[dict], ceiling: dict, sampled: int) -> str:
-    keys = ("drafts", "chrF", "ROUGE-L", "attribution", "coverage", "longest copy", "copies > 12", "words",
-            "s/draft")
+    keys = ("drafts", "chrF", "ROUGE-L", "attribution", "coverage", "longest copy", "copies > 12", "pasted",
+            "words", "s/draft")
     lines = ["| mode | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for row in table:
-        cells = [f"{row[k]:.3f}" if isinstance(row[k], float) and k not in ("chrF", "words", "s/draft")
-                 else f"{row[k]:.1f}" if isinstance(row[k], float) else str(row[k]) for k in keys]
+        cells = [_cell(row, k) for k in keys]
         lines.append(f"| {row['mode']} | " + " | ".join(cells) + " |")
     lines.append(f"\nattribution ceiling (the judge on the real held-out mail): {ceiling['sampled']:.3f} on the "
                  f"{ceiling['picked']} that could be sampled, {ceiling['all']:.3f} on all {ceiling['count']} held-out "

@@ -31,7 +31,8 @@ class Scripted:
 
     n_ctx = 1 << 20
 
-    def generate(self, prompt, max_tokens: int = 256, temperature: float = 0.7, stop=None, prefix: str = ""):
+    def generate(self, prompt, max_tokens: int = 256, temperature: float = 0.7, stop=None, prefix: str = "",
+                 avoid=None):
         if isinstance(prompt, list):
             yield self.chat(prompt, max_tokens=max_tokens, temperature=temperature)
         else:

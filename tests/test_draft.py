@@ -229,3 +229,22 @@ def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft(
     assert fill_name("Dear Sara,\n\nThanks.", "Sara", own) == "Dear Sara,\n\nThanks."  # writing to another Sara
     assert drop_data_tags("Karen, <passage> I hope you are well.\n\nBest regards,<fact>\nKay") == \
         "Karen, I hope you are well.\n\nBest regards,\nKay"
+
+
+def test_the_model_is_told_to_avoid_pasting_every_exemplar_it_is_shown(sample_assistant):
+    """The exemplars reach the generator twice: in the prompt, and as texts its decoding may not paste."""
+    from assistant_plugins.draft import draft
+    from tests.draft_support import Obedient
+
+    class Watched(Obedient):
+        def generate(self, prompt, max_tokens=256, temperature=0.7, stop=None, prefix="", avoid=None):
+            self.avoided = list(avoid or [])
+            yield from super().generate(prompt, max_tokens, temperature, stop, prefix)
+
+    sample_assistant.__dict__["generator"] = generator = Watched()
+    result = draft(sample_assistant, "ask Sam to move the site visit to Friday", to="Sam")
+    shown = [row["text"] for row in sample_assistant.db.query(
+        f"SELECT text FROM chunks WHERE id IN ({','.join(map(str, result.used))})")]
+    assert result.used and sorted(generator.avoided) == sorted(shown)
+    draft(sample_assistant, "ask Sam to move the site visit to Friday", to="Sam", personalize=False)
+    assert generator.avoided == []  # shown nothing of theirs, it has nothing to avoid

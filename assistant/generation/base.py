@@ -11,9 +11,11 @@ class Generator(Protocol):
     has_chat_template: bool
 
     def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None) -> Iterator[str]:
         """Stream the continuation of raw text, or of chat messages through the chat template.
-        `prefix`, the stable start of a raw-text prompt, may be served from a cache."""
+        `prefix`, the stable start of a raw-text prompt, may be served from a cache. `avoid`: texts
+        whose long runs of words the continuation should not repeat, where the backend can steer
+        its decoding (the embedded model does; a server cannot, and the copy guard trims afterwards)."""
         ...
 
     def render(self, messages: list[dict]) -> str:

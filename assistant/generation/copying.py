@@ -4,6 +4,12 @@ A run of more than `MAX_COPIED_WORDS` consecutive words taken from one exemplar,
 incoming email is pasting, not writing, and it carries one correspondent's words into a
 letter to another. `CopyIndex` finds the longest such run (words compared lower-cased, without
 punctuation); `trim_copies` takes out each sentence that holds one.
+
+`trim_copies` is the backstop; the embedded model is kept from pasting while it writes
+(`continuations`, used as a logits filter by `assistant.generation.llama`): once the last
+`MAX_WRITTEN_RUN` words it wrote are a run of one source, the word that comes next there may not
+come next in the draft. Trimming after the fact guts a draft that started to paste ("Hey
+Patricia,\n\nSara"); turned away word by word, the model goes back to its own sentence.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from dataclasses import dataclass
 MAX_COPIED_WORDS = 12
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 _SEED = 4  # runs are found from shared 4-word sequences; shorter ones are not copies worth a name
+# While writing, a run is turned away at 8 words: short enough that a model that starts to paste an email
+# leaves it within a sentence, long enough for the person's own turns of phrase ("let me know if you need").
+MAX_WRITTEN_RUN = 8
 
 
 def words(text: str) -> list[str]:
@@ -52,6 +61,18 @@ class CopyIndex:
                 if key not in found or found[key].length < length:
                     found[key] = Copy(length, index, start, start + length)
         return sorted(found.values(), key=lambda c: -c.length)
+
+    def continuations(self, written: list[str], limit: int = MAX_WRITTEN_RUN) -> set[str]:
+        """The words that may not follow `written` (words, as `words` gives them): each would extend
+        a run of at least `limit` words that `written` ends with and one source holds, to `limit + 1`."""
+        if len(written) < max(limit, _SEED):
+            return set()
+        banned = set()
+        for index, position in self.seeds.get(tuple(written[-_SEED:]), ()):
+            source, end = self.sources[index], position + _SEED
+            if end < len(source) and source[end - limit:end] == written[-limit:] and end >= limit:
+                banned.add(source[end])
+        return banned
 
     def longest(self, text: str) -> Copy | None:
         runs = self.runs(text)

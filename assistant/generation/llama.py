@@ -122,21 +122,29 @@ class LlamaCppGenerator:
     # -- generation --------------------------------------------------------------------------
 
     def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None) -> Iterator[str]:
         """Stream the continuation of `prompt`: raw text, or chat messages through the template.
 
         `prefix` (for raw text; a chat's is its system message) is the stable start whose KV
         state is reused from this context or from disk, and saved when it had to be evaluated.
+        `avoid`: texts the continuation may not paste from (`no_paste.NoPaste`).
         Closing the iterator stops generation; the context stays usable."""
         if not isinstance(prompt, str) and self._formatter is None:  # no template in the GGUF
             yield from self._untemplated_chat(prompt, max_tokens, temperature)
             return
         tokens, prefix_tokens, prefix, stop, criteria = self.prepare(prompt, stop, prefix)
+        processors = None
+        if avoid:
+            from llama_cpp import LogitsProcessorList
+
+            from assistant.generation.no_paste import NoPaste
+
+            processors = LogitsProcessorList([NoPaste(self._llm, avoid)])
         with self.lock:
             self._warm_prefix(tokens, prefix_tokens, prefix)
             parts = self._llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, stop=stop,
                                                 stopping_criteria=criteria, repeat_penalty=REPEAT_PENALTY,
-                                                stream=True)
+                                                logits_processor=processors, stream=True)
             try:
                 for part in parts:
                     piece = part["choices"][0]["text"]

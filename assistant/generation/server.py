@@ -30,9 +30,10 @@ class ServerGenerator:
         return self.context
 
     def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, prefix: str = "") -> Iterator[str]:
+                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None) -> Iterator[str]:
         """Chat messages stream; raw text comes whole. `prefix` is the server's to cache (llama.cpp's
-        servers reuse the longest matching prompt prefix in their slot by themselves)."""
+        servers reuse the longest matching prompt prefix in their slot by themselves). `avoid` goes
+        unused: a server's sampling cannot be steered per token from here (the copy guard trims)."""
         if isinstance(prompt, list):
             yield from self.stream(prompt, max_tokens=max_tokens, temperature=temperature)
         else:

@@ -35,8 +35,8 @@ class StoppableGenerator:
         return getattr(self.inner, name)
 
     def generate(self, prompt, max_tokens: int = 256, temperature: float = 0.7, stop=None,
-                 prefix: str = "") -> Iterator[str]:
-        pieces = self.inner.generate(prompt, max_tokens, temperature, stop, prefix=prefix)
+                 prefix: str = "", avoid=None) -> Iterator[str]:
+        pieces = self.inner.generate(prompt, max_tokens, temperature, stop, prefix=prefix, avoid=avoid)
         try:
             for piece in pieces:
                 if self.should_stop():

@@ -165,11 +165,12 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     checks = trusted(assistant, request)  # one per draft: the streamed lines and the final text share its look-ups
     shown = GuardedStream(EchoFilter(on_text), checks) if on_text else None
     if count == 1:
-        texts = [text] = [_write(generator, prompt, max_tokens, temperature, shown)]
+        texts = [text] = [_write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), shown)]
     else:
         from assistant_plugins.draft.choose import pick, store_stylometer
 
-        texts = [_write(generator, prompt, max_tokens, temperature) for _ in range(count)]
+        texts = [_write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs))
+                 for _ in range(count)]
         text = texts[pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))]
         if shown:
             shown(text)
@@ -197,18 +198,19 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     return result
 
 
-def _write(generator, prompt, max_tokens: int, temperature: float, shown=None) -> str:
+def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[str], shown=None) -> str:
     """One draft from `prompt`, passed piece by piece to `shown` when given; one that ran out of
-    tokens ends at its last whole sentence."""
+    tokens ends at its last whole sentence. The model is kept from pasting the texts it was shown
+    (`avoid`) as it writes, where its backend allows."""
     from assistant.prompt.draft import COMPLETION_STOPS, end_at_sentence, unwrap_echo
 
     if shown and prompt.opening:
         shown(prompt.opening)
     if prompt.messages is not None:
-        pieces = generator.generate(prompt.messages, max_tokens=max_tokens, temperature=temperature)
+        pieces = generator.generate(prompt.messages, max_tokens=max_tokens, temperature=temperature, avoid=avoid)
     else:
         pieces = generator.generate(prompt.text, max_tokens=max_tokens, temperature=temperature,
-                                    stop=COMPLETION_STOPS, prefix=prompt.prefix)
+                                    stop=COMPLETION_STOPS, prefix=prompt.prefix, avoid=avoid)
     written = []
     for piece in pieces:
         written.append(piece)
