@@ -231,6 +231,16 @@ def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft(
         "Karen, I hope you are well.\n\nBest regards,\nKay"
 
 
+def test_a_draft_written_out_twice_keeps_it_once():
+    """Qwen2.5 imitating the prompt's tags wrote its draft in a <passage> and again in an <email> (dev email)."""
+    from assistant.prompt.draft import drop_data_tags, drop_repeats
+
+    said = "Karen, can you send me the latest version? Also, the Pastoria deal."
+    written = f"<passage>\n{said}\n</passage>\n\n<fact>The deal is close.</fact>\n\n<email>\n{said.upper()}!\n</email>"
+    assert drop_repeats(drop_data_tags(written)).split() == f"{said}\n\nThe deal is close.".split()
+    assert drop_repeats("Thanks.\n\nThanks, and see you Friday.") == "Thanks.\n\nThanks, and see you Friday."
+
+
 def test_the_model_is_told_to_avoid_pasting_every_exemplar_it_is_shown(sample_assistant):
     """The exemplars reach the generator twice: in the prompt, and as texts its decoding may not paste."""
     from assistant_plugins.draft import draft

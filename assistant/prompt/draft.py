@@ -127,3 +127,16 @@ def fill_name(text: str, first_name: str, own_names: tuple[str, ...] = ()) -> st
 def drop_data_tags(text: str) -> str:
     """The prompt's quoting tags (<passage>, </email>, …) that a small model echoes mid-draft: never part of an email."""
     return _DATA_TAGS.sub("", text)
+
+
+def drop_repeats(text: str) -> str:
+    """A paragraph that says again, word for word, what an earlier one said (a small model that writes
+    its draft out twice, once per tag it imitates) goes; punctuation and case aside."""
+    kept, seen = [], []
+    for paragraph in re.split(r"\n\s*\n", text):
+        said = " ".join(re.findall(r"\w+", paragraph.lower()))
+        if said and any(said in earlier for earlier in seen):
+            continue
+        seen.append(said)
+        kept.append(paragraph)
+    return "\n\n".join(kept)

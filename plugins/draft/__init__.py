@@ -144,7 +144,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
     from assistant.generation.guard import GuardedStream, Removed
-    from assistant.prompt.draft import EchoFilter, drop_data_tags, fill_name
+    from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare, trusted
 
@@ -177,7 +177,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     if shown:
         shown.close()
     own_names = tuple(assistant.config.me.display_name.split())
-    text = drop_data_tags(fill_name(text, _first_name(assistant, request.to), own_names))
+    text = drop_repeats(drop_data_tags(fill_name(text, _first_name(assistant, request.to), own_names)))
     text, copied = trim_copies(text, _shown_texts(prompt, inputs))
     guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
