@@ -5,16 +5,21 @@ Two people, each a real store of their own sent mail: Priya who never greets or 
 The drafts are what Qwen2.5-1.5B-instruct writes for them.
 """
 
+import shutil
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from assistant.config import Config
+from assistant.core import Assistant
+from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
 from assistant.profile.refresh import current_style, refresh_style
 from assistant.prompt.habits import keep_to_habits, own_phrase_checker
 from assistant_plugins.draft import draft
 from assistant_plugins.draft.terminal import SentenceStream
+from tests.conftest import make_assistant
 from tests.draft_support import Recorder
 
 ME = "Priya Nandakumar <priya@fernhill.example>"
@@ -58,25 +63,46 @@ def _mail(folder: Path, name: str, sender: str, to: str, body: str, day: int) ->
     (folder / f"{name}.eml").write_bytes(bytes(message))
 
 
-def _home(assistant, tmp_path, sent: list[tuple[str, str]]):
-    folder = tmp_path / "mail"
-    folder.mkdir()
+def _build(tmp_path_factory, embedder, sent: list[tuple[str, str]]) -> Path:
+    """A home with `sent` as her sent mail and one email from Jeff, indexed and profiled once."""
+    home = Home(tmp_path_factory.mktemp("home") / "home")
+    folder = tmp_path_factory.mktemp("mail")
     for day, (to, body) in enumerate(sent, start=1):
         _mail(folder, f"sent-{day}", ME, PEOPLE[to], body, day)
     _mail(folder, "received-1", PEOPLE["jeff"], ME, RECEIVED, 28)
+    assistant = make_assistant(home, embedder)
     assert index_paths(assistant, [folder]).failed == 0
     refresh_style(assistant.db)
+    return home.root
+
+
+def _copy(built: Path, tmp_path, monkeypatch, embedder):
+    target = tmp_path / "home"
+    shutil.copytree(built, target)
+    monkeypatch.setenv("ASSISTANT_HOME", str(target))
+    assistant = Assistant(Home(target), Config.load(Home(target)))
+    assistant.__dict__["embedder"] = embedder
     return assistant
 
 
-@pytest.fixture
-def plain(assistant, tmp_path):
-    return _home(assistant, tmp_path, PLAIN)
+@pytest.fixture(scope="module")
+def plain_home(tmp_path_factory, embedder):
+    return _build(tmp_path_factory, embedder, PLAIN)
+
+
+@pytest.fixture(scope="module")
+def greeter_home(tmp_path_factory, embedder):
+    return _build(tmp_path_factory, embedder, GREETER)
 
 
 @pytest.fixture
-def greeter(assistant, tmp_path):
-    return _home(assistant, tmp_path, GREETER)
+def plain(plain_home, tmp_path, monkeypatch, embedder):
+    return _copy(plain_home, tmp_path, monkeypatch, embedder)
+
+
+@pytest.fixture
+def greeter(greeter_home, tmp_path, monkeypatch, embedder):
+    return _copy(greeter_home, tmp_path, monkeypatch, embedder)
 
 
 def _keep(assistant, text: str, to: str | None = "Jeff") -> tuple[str, list[str]]:
@@ -99,7 +125,7 @@ def test_a_person_who_never_greets_or_signs_off_gets_neither_nor_the_models_meta
      "The proofs are back."),
     ("Certainly! Here's a short email to Jeff:\n\nHi Jeff,\n\nThe proofs are back.\n\nThe logo is fixed too.\n\n\n"
      "Priya Nandakumar", "The proofs are back.\n\nThe logo is fixed too."),
-])
+], ids=["sure-hey-thanks", "hello-questions-cheers", "certainly-hi-name"])
 def test_each_opening_closing_and_pleasantry_she_never_writes_goes(plain, qwen, kept):
     assert _keep(plain, qwen)[0] == kept
 

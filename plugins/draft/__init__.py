@@ -276,7 +276,7 @@ def register_commands(cli):
                   help="Also save it in the Drafts folder of this Maildir.")
     @click.option("--imap-drafts", metavar="ACCOUNT", help="Also save it in the Drafts folder of this IMAP account.")
     @click.option("--json", "as_json", is_flag=True,
-                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved} when the "
+                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved, tidied} when the "
                        "draft is done (no streaming).")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
