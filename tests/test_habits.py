@@ -125,7 +125,9 @@ def test_a_person_who_never_greets_or_signs_off_gets_neither_nor_the_models_meta
      "The proofs are back."),
     ("Certainly! Here's a short email to Jeff:\n\nHi Jeff,\n\nThe proofs are back.\n\nThe logo is fixed too.\n\n\n"
      "Priya Nandakumar", "The proofs are back.\n\nThe logo is fixed too."),
-], ids=["sure-hey-thanks", "hello-questions-cheers", "certainly-hi-name"])
+    ("Hello Jeff! I hope this message finds you well, and I wanted to ask whether the proofs are back.\n\nPriya",
+     "I wanted to ask whether the proofs are back."),
+], ids=["sure-hey-thanks", "hello-questions-cheers", "certainly-hi-name", "hello-clause-name"])
 def test_each_opening_closing_and_pleasantry_she_never_writes_goes(plain, qwen, kept):
     assert _keep(plain, qwen)[0] == kept
 

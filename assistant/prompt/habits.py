@@ -76,12 +76,12 @@ def keep_to_habits(text: str, style: StyleProfile, to: str | None, own_uses: Cal
 
 def _drop_fillers(text: str, own_uses: Callable[[str], bool], changes: list[str]) -> str:
     for phrases in FILLERS:
-        if any(own_uses(phrase) for phrase in phrases):
-            continue
-        start = re.compile(r"(?:^|(?<=[.!?,:] ))[ \t]*(?:please\s+|I\s+)?(?:" + "|".join(map(phrase_pattern, phrases))
-                           + r")(?P<tail>[^.!?\n]*)[.!?]*[ \t]*", re.I | re.M)
-        text = start.sub(lambda m: _without_filler(m, changes), text)
-    if not own_uses(PADDING) and re.search(r"\bto " + phrase_pattern(PADDING) + r"\s", text, re.I):
+        start = re.compile(r"(?:^|(?<=[.!?] ))[ \t]*(?P<filler>(?:please\s+|I\s+)?(?:"
+                           + "|".join(map(phrase_pattern, phrases)) + r"))(?P<tail>[^.!?\n]*)(?P<end>[.!?]*[ \t]*)",
+                           re.I | re.M)
+        if start.search(text) and not any(own_uses(phrase) for phrase in phrases):
+            text = start.sub(lambda m: _without_filler(m, changes), text)
+    if re.search(r"\bto " + phrase_pattern(PADDING) + r"\s", text, re.I) and not own_uses(PADDING):
         text = re.sub(r"(?<=\bto )" + phrase_pattern(PADDING) + r"\s+", "", text, flags=re.I)
         changes.append(f"'{PADDING}' dropped: you never write it")
     return text
@@ -93,9 +93,9 @@ def _without_filler(match: re.Match, changes: list[str]) -> str:
     tail = match["tail"]
     clause = re.match(r"\s*,?\s*(?:and|so)?\s*(?=(?:I|we|We)\b)", tail)
     if clause and clause.end() < len(tail):
-        kept = tail[clause.end():] + match[0][match.start("tail") - match.start() + len(tail):].rstrip(" \t")
-        changes.append(f"'{match[0][:match.start('tail') - match.start()].strip()}' dropped: you never write it")
-        return kept[:1].upper() + kept[1:] + (" " if match[0].endswith(" ") else "")
+        changes.append(f"'{match['filler']}' dropped: you never write it")
+        kept = tail[clause.end():]
+        return kept[:1].upper() + kept[1:] + match["end"]
     if len(tail.split()) > _TAIL_WORDS:
         return match[0]
     changes.append(f"'{match[0].strip()}' dropped: you never write it")
@@ -132,7 +132,8 @@ def _closing_block(filled: list[str], names: set[str]) -> int:
     formula = _CLOSING.match(last)
     if formula and formula[1] == ",":
         return 1  # "Best," with no name under it
-    if _CLOSING.match(filled[-2]) and _NAME_LINE.match(last):
+    above = _CLOSING.match(filled[-2])
+    if above and above[1] in ("", ",") and _NAME_LINE.match(last):  # "Thanks!" above a name is a sentence
         return 2
     words = re.findall(r"[^\W\d_]+", last.lower())
     return 1 if words and len(words) <= 3 and all(word in names for word in words) else 0
