@@ -62,6 +62,9 @@ GENERAL_ENGLISH_ZIPF = 5.4
 TOPICAL_ZIPF = 3.0
 MAX_GRAMS_PER_DOCUMENT = 300
 MIN_PHRASE_DOCS = 3
+# A greeting or sign-off in at least this share of a group's texts is a habit the notes state
+# (and `prompt.habits` holds a draft to); below it, the person usually writes without one.
+HABIT_SHARE = 0.3
 
 
 # -- reading one document ------------------------------------------------------------------------
@@ -276,21 +279,35 @@ def _quoted(signoff: str) -> str:
     return " / ".join(signoff.splitlines())
 
 
+def usual_greeting(data: dict) -> str | None:
+    """The greeting a group's texts open with as a habit; None when they usually start without one."""
+    return data["greetings"][0][0] if data.get("greetings") and data["greeting_rate"] >= HABIT_SHARE else None
+
+
+def ungreeted_replies(data: dict) -> bool:
+    replies = data.get("replies", 0)
+    return replies >= 2 and data.get("replies_greeted", 0) <= replies / 3
+
+
+def usual_signoff(data: dict) -> str | None:
+    """The sign-off (with its name line) a group's texts end with as a habit; None when they rarely sign off."""
+    return data["signoffs"][0][0] if data.get("signoffs") and data["signoff_rate"] >= HABIT_SHARE else None
+
+
 def group_notes(data: dict, noun: str = "emails") -> list[str]:
     """Short, concrete notes for a prompt from one group's figures."""
     notes = []
     docs = data.get("docs", 0)
     if not docs:
         return notes
-    if data["greetings"] and data["greeting_rate"] >= 0.3:
+    if usual_greeting(data):
         greeting, n = data["greetings"][0]
         notes.append(f"Opens with a greeting like '{greeting} NAME,' ({n} of {docs}).")
     elif noun == "emails":
         notes.append("Usually starts without a greeting.")
-    replies = data.get("replies", 0)
-    if replies >= 2 and data.get("replies_greeted", 0) <= replies / 3:
+    if ungreeted_replies(data):
         notes.append("No greeting in replies.")
-    if data["signoffs"] and data["signoff_rate"] >= 0.3:
+    if usual_signoff(data):
         signoff, n = data["signoffs"][0]
         notes.append(f"Signs off with '{_quoted(signoff)}' ({n} of {docs}).")
     words, sentences = data["words"], data["sentences"]
@@ -394,6 +411,19 @@ class StyleProfile:
             notes = [f"Opens with a greeting like '{greeting} NAME,'."] + [
                 n for n in notes if not n.startswith(("Opens with", "Usually starts"))]
         return notes
+
+    def habits(self, recipient: str | None = None, reply: bool = False) -> tuple[str | None, str | None]:
+        """(greeting, sign-off) the person uses with `recipient` as a habit, None for each they write
+        without, decided as `notes` tells the model: their habits with this person where there are
+        two or more emails to go by (else a greeting they used with them), then the general ones."""
+        general = self.contexts.get("email") or {}
+        specific = self._for(recipient)
+        if specific.get("docs", 0) >= 2:
+            greeting, signoff, replies = usual_greeting(specific), usual_signoff(specific), specific
+        else:
+            greeting = specific.get("greeting") or usual_greeting(general)
+            signoff, replies = usual_signoff(general), general
+        return (None if reply and ungreeted_replies(replies) else greeting), signoff
 
     def greeting_for(self, recipient: str | None) -> str | None:
         return self._for(recipient).get("greeting") or (self.greetings[0][0] if self.greetings else None)

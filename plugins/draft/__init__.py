@@ -42,6 +42,7 @@ class DraftResult:
     removed: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
     saved: list[str] = field(default_factory=list)  # where copies went (--out, --maildir-drafts, --imap-drafts)
     candidates: list[str] = field(default_factory=list)  # every candidate written, as written (`[draft] candidates`)
+    tidied: list[str] = field(default_factory=list)  # what was held to the person's habits (`prompt.habits`)
     generation_id: int = 0  # its row in the audit of generations (`assistant history`)
 
 
@@ -144,7 +145,9 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
     from assistant.generation.guard import GuardedStream, Removed
+    from assistant.profile.refresh import current_style
     from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
+    from assistant.prompt.habits import keep_to_habits, own_phrase_checker
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare, trusted
 
@@ -178,6 +181,8 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         shown.close()
     own_names = tuple(assistant.config.me.display_name.split())
     text = drop_repeats(drop_data_tags(fill_name(text, _first_name(assistant, request.to), own_names)))
+    text, tidied = keep_to_habits(text, current_style(assistant.db), request.to, own_phrase_checker(assistant.db),
+                                  own_names, bool(request.thread), inputs.tone) if personalize else (text, [])
     text, copied = trim_copies(text, _shown_texts(prompt, inputs))
     guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
@@ -189,7 +194,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                          prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
                          to=request.recipients, subject=request.subject,
                          in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
-                         saved=saved, candidates=texts)
+                         saved=saved, candidates=texts, tidied=tidied)
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
     result.generation_id = record_generation(
         assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
@@ -273,7 +278,7 @@ def register_commands(cli):
                   help="Also save it in the Drafts folder of this Maildir.")
     @click.option("--imap-drafts", metavar="ACCOUNT", help="Also save it in the Drafts folder of this IMAP account.")
     @click.option("--json", "as_json", is_flag=True,
-                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved} when the "
+                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved, tidied} when the "
                        "draft is done (no streaming).")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
@@ -352,6 +357,7 @@ def explain_text(result: DraftResult) -> str:
               for row in result.explain]
     lines.append(f"  {'total':<10} {sum(row['tokens'] for row in result.explain):>6}")
     lines += [f"Left out: {note}" for note in result.trimmed]
+    lines += [f"Held to your habits: {note}" for note in result.tidied]
     cache = result.prefix_cache
     if cache.get("tokens"):
         where = {"memory": "already in the model's context", "disk": "loaded from the saved state",

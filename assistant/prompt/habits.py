@@ -1,0 +1,160 @@
+"""A finished draft held to the person's own habits, deterministically.
+
+A small instruction-tuned model writes like an assistant whatever the style notes say: it
+opens with "Hi Jeff," for a person who never greets, ends with "Best regards,\\nKay" for one
+who never signs off, says "Here's the email:" first and "I hope this email finds you well."
+after. `keep_to_habits` takes out what the stored style profile says the person does not
+write (`StyleProfile.habits`, the same decision the notes state), puts their own sign-off in
+place of a generic one, and drops the stock pleasantries their own writing never holds.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from assistant.profile.style import StyleProfile
+
+# Lines a chat model puts before the email: never part of it.
+_META_WORD = r"[^\n]*\b(?:e-?mail|draft|message|reply|response|version)\b[^\n]*:"
+_META = re.compile(r"^[*_#\s]*(?:subject\s*:.*|(?:sure|certainly|of course|absolutely)\b" + _META_WORD
+                   + r"|(?:here(?:'s|’s| is)|below is)\b" + _META_WORD + r")[*_\s]*$", re.I)
+# An opening greeting: the word, up to three words of whom it greets, and its punctuation.
+_GREETING = re.compile(r"^[ \t]*(?:hi there|hi|hiya|hey|hello|dear|good morning|morning|greetings)\b"
+                       r"(?:[ \t]+(?:(?:mr|mrs|ms|dr|prof)\.|[^\s,!:.?]+)){0,3}?[ \t]*(?:[,!:—]|$)", re.I)
+_CLOSING = re.compile(r"^(?:best regards|kind regards|warm regards|warmest regards|regards|best wishes|all the best|"
+                      r"best|many thanks|thanks|thank you|cheers|sincerely|yours sincerely|yours truly)\s*([,!.]?)$",
+                      re.I)
+# Stock pleasantries: the phrasings the person's own writing is searched for; a sentence starting with
+# one ("I hope …", "Please let me know …") goes.
+FILLERS = (
+    ("hope this email finds you well", "hope this message finds you well", "hope this finds you well"),
+    ("hope you're doing well", "hope you are doing well"),
+    ("hope you're having a great day", "hope you are having a great day"),
+    ("let me know if you have any questions", "let me know if you have any further questions"),
+)
+# A phrase taken out of its sentence: "I wanted to take a moment to thank you" → "I wanted to thank you".
+PADDING = "take a moment to"
+_NAME_LINE = re.compile(r"^\[?[A-Z][\w.'’-]*\]?(?:[ \t]+\[?[A-Z][\w.'’-]*\]?){0,2}$")  # "Kay", "[Your Name]"
+_TAIL_WORDS = 8  # a filler sentence that goes on longer than this says something: it stays
+
+
+def phrase_pattern(phrase: str) -> str:
+    """`phrase` as a regex: any whitespace between words, either apostrophe."""
+    return r"\s+".join(re.escape(word).replace("'", "['’]") for word in phrase.split())
+
+
+def keep_to_habits(text: str, style: StyleProfile, to: str | None, own_uses: Callable[[str], bool],
+                   own_names: tuple[str, ...] = (), reply: bool = False, tone=None) -> tuple[str, list[str]]:
+    """(`text` held to the person's habits with `to`, what was changed). `own_uses(phrase)`: whether
+    the person's own writing holds `phrase` (`own_phrase_checker`); `own_names`: the words of their
+    name, a bare last line of which is their own sign-off; `reply`: the draft answers a thread.
+    A `tone.ToneGuide`'s greeting and sign-off (a register the request chose) stand for the
+    profile's. A draft it would empty stays as it is."""
+    greeting, signoff = style.habits(to, reply)
+    greeting, signoff = (tone and tone.greeting) or greeting, (tone and tone.signoff) or signoff
+    lines = text.strip().splitlines()
+    changes: list[str] = []
+    while lines and (not lines[0].strip() or _META.match(lines[0])):
+        if lines[0].strip():
+            changes.append(f"line '{lines[0].strip()}' dropped: not part of an email")
+        lines.pop(0)
+    if lines and (match := _GREETING.match(lines[0])):
+        rest = lines[0][match.end():].strip()
+        if not greeting:
+            lines[0] = rest[:1].upper() + rest[1:]
+            changes.append(f"greeting '{match[0].strip()}' dropped: you rarely open with one")
+        elif rest[:1].isupper():  # "Hi Jeff, I hope …": the greeting on a line of its own, as people write it
+            lines[0:1] = [match[0].strip(), "", rest]
+    body = _drop_fillers("\n".join(lines), own_uses, changes)
+    body = _closing(body, signoff, [s for s, _ in style.signoffs], own_names, changes)
+    body = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", body)).strip()
+    if not re.search(r"\w", body):
+        return text, []
+    return body, changes
+
+
+def _drop_fillers(text: str, own_uses: Callable[[str], bool], changes: list[str]) -> str:
+    for phrases in FILLERS:
+        start = re.compile(r"(?:^|(?<=[.!?] ))[ \t]*(?P<filler>(?:please\s+|I\s+)?(?:"
+                           + "|".join(map(phrase_pattern, phrases)) + r"))(?P<tail>[^.!?\n]*)(?P<end>[.!?]*[ \t]*)",
+                           re.I | re.M)
+        if start.search(text) and not any(own_uses(phrase) for phrase in phrases):
+            text = start.sub(lambda m: _without_filler(m, changes), text)
+    if re.search(r"\bto " + phrase_pattern(PADDING) + r"\s", text, re.I) and not own_uses(PADDING):
+        text = re.sub(r"(?<=\bto )" + phrase_pattern(PADDING) + r"\s+", "", text, flags=re.I)
+        changes.append(f"'{PADDING}' dropped: you never write it")
+    return text
+
+
+def _without_filler(match: re.Match, changes: list[str]) -> str:
+    """What is left of a sentence that opens with a stock pleasantry: nothing, the clause after
+    it ("…, and I wanted to ask" → "I wanted to ask"), or all of it when it says more."""
+    tail = match["tail"]
+    clause = re.match(r"\s*,?\s*(?:and|so)?\s*(?=(?:I|we|We)\b)", tail)
+    if clause and clause.end() < len(tail):
+        changes.append(f"'{match['filler']}' dropped: you never write it")
+        kept = tail[clause.end():]
+        return kept[:1].upper() + kept[1:] + match["end"]
+    if len(tail.split()) > _TAIL_WORDS:
+        return match[0]
+    changes.append(f"'{match[0].strip()}' dropped: you never write it")
+    return ""
+
+
+def _closing(text: str, signoff: str | None, own_signoffs: list[str], own_names: tuple[str, ...],
+             changes: list[str]) -> str:
+    """The draft's last lines held to the person's sign-off: a generic closing ("Best regards," and a
+    name line) goes when they rarely sign off, and becomes theirs when they do."""
+    lines = text.rstrip().splitlines()
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    block = _closing_block([lines[i].strip() for i in filled], {name.lower() for name in own_names})
+    if not block:
+        return text
+    formula, kept = lines[filled[-block]].strip(), lines[:filled[-block]]
+    closing = " / ".join(lines[i].strip() for i in filled[-block:])
+    if signoff is None:
+        changes.append(f"sign-off '{closing}' dropped: you rarely sign off")
+        return "\n".join(kept)
+    if _CLOSING.match(formula) and not any(formula.lower() == own.splitlines()[0].lower()
+                                           for own in [signoff, *own_signoffs]):
+        changes.append(f"sign-off '{closing}' replaced with your '{' / '.join(signoff.splitlines())}'")
+        return "\n".join(kept + signoff.splitlines())
+    return text
+
+
+def _closing_block(filled: list[str], names: set[str]) -> int:
+    """How many of the draft's last non-empty lines (`filled`) are a closing: a formula ("Best," or
+    "Thanks" above a name line), or a bare line of the person's own name; 0 when there is none."""
+    if len(filled) < 2:
+        return 0
+    last = filled[-1]
+    formula = _CLOSING.match(last)
+    if formula and formula[1] == ",":
+        return 1  # "Best," with no name under it
+    above = _CLOSING.match(filled[-2])
+    if above and above[1] in ("", ",") and _NAME_LINE.match(last):  # "Thanks!" above a name is a sentence
+        return 2
+    words = re.findall(r"[^\W\d_]+", last.lower())
+    return 1 if words and len(words) <= 3 and all(word in names for word in words) else 0
+
+
+def own_phrase_checker(db) -> Callable[[str], bool]:
+    """`own_uses(phrase)` for a store: whether the text of anything the person wrote (documents with
+    `author_is_me`) holds `phrase`, outside lines quoted from others. An FTS phrase query finds the
+    candidates (its stemmer is loose); the phrase itself must be there. Answers are cached per checker."""
+    seen: dict[str, bool] = {}
+
+    def own_uses(phrase: str) -> bool:
+        if phrase not in seen:
+            words = re.findall(r"\w+", phrase.lower())
+            pattern = re.compile(r"\b" + phrase_pattern(phrase) + r"\b", re.I)
+            rows = db.execute(
+                "SELECT c.text FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+                "JOIN documents d ON d.id = c.document_id WHERE chunks_fts MATCH ? AND d.author_is_me = 1 LIMIT 50",
+                ['text : "' + " ".join(words) + '"']).fetchall()
+            seen[phrase] = any(pattern.search(line) for (chunk,) in rows for line in chunk.splitlines()
+                               if not line.lstrip().startswith(">"))
+        return seen[phrase]
+
+    return own_uses
