@@ -212,3 +212,20 @@ def test_stylometer_tells_her_from_others_by_profile_and_exemplars(sample_assist
     assert meter.accuracy(labelled) >= 0.8
     new = "Hiya Sam,\n\nQuick one — can we pencil in Friday? No rush on this.\n\nOnwards,\nPriya"
     assert meter.predict(new) == "priya"
+
+
+def test_the_register_note_states_only_habits():
+    """Jeff Johnson (Enron) greets in 1 email of 10: his notes said "Usually 'Hi NAME,'; changes register for
+    person13 ('Hello? NAME,')" from one greeted email to them, and the model greeted everyone."""
+    from assistant.profile.style import register_note
+
+    def group(docs, greeted, signed=0, greeting="Hi", signoff="Best,\nJeff"):
+        return {"docs": docs, "greetings": [(greeting, greeted)] if greeted else [], "greeting_rate": greeted / docs,
+                "signoffs": [(signoff, signed)] if signed else [], "signoff_rate": signed / docs}
+
+    jeff = group(458, 42)
+    assert register_note(jeff, {"p13@corp": group(3, 1, greeting="Hello?"), "p1@corp": group(2, 0)}) is None
+    people = {"janet@city": {**group(4, 4, 3, "Dear", "With thanks,\nJeff Johnson"), "name": "Janet Liu"}}
+    assert register_note(jeff, people) == ("Usually no greeting or sign-off; changes register for Janet Liu "
+                                           "('Dear NAME,' and 'With thanks, / Jeff Johnson').")
+    assert register_note(group(10, 8, 6), people).startswith("Usually 'Hi NAME,' and 'Best, / Jeff'; changes")
