@@ -41,8 +41,8 @@ def test_each_recipient_is_greeted_as_the_person_greets_them(sample_assistant, t
     assert _recipients(sample_assistant, prompt.exemplars[0]) == ["jliu@portland.example"]
     chat = build_prompt(sample_assistant, "tell Janet the permit application went in", to, True, chat=True)
     # the system message is the stable prefix: the greeting for Janet goes with the request
-    assert "Opens with a greeting like 'Dear NAME,'" in chat.messages[1]["content"]
-    assert "Recipient: Janet Liu <jliu@portland.example>" in chat.messages[1]["content"]
+    assert "Opens with a greeting like 'Dear NAME,'" in chat.messages[-1]["content"]
+    assert "Recipient: Janet Liu <jliu@portland.example>" in chat.messages[-1]["content"]
 
 
 def test_sam_keeps_his_own_greeting_and_exemplars(sample_assistant):
@@ -200,20 +200,28 @@ def test_the_request_lists_its_points_to_cover_after_the_exemplars(sample_assist
     instruction = "ask Sam to move Thursday's site visit to Friday morning"
     for personalize in (True, False):
         prompt = build_prompt(sample_assistant, instruction, "Sam", personalize, chat=chat)
-        text = prompt.messages[1]["content"] if chat else prompt.text
+        text = prompt.messages[-1]["content"] if chat else prompt.text
         points = "Cover every one of these points, each in a sentence of"
         assert points in text, (chat, personalize)
         listed = text[text.index(points):].split(":", 1)[1].split("\n")[0]
         assert listed.strip() == "sam; move; thursday's; site; visit; friday; morning."  # no "ask": how, not what
-        if personalize:
-            assert text.index("Past emails" if chat else "###") < text.index(points)
+        if personalize and not chat:
+            assert text.index("###") < text.index(points)
 
 
-def test_exemplars_are_labelled_as_the_voice_on_other_topics(sample_assistant):
+def test_a_chat_model_sees_each_exemplar_as_its_own_answer_to_the_request_it_would_answer(sample_assistant):
+    """Shown past emails inside the request, Qwen2.5 wrote about them or wrote more of them (dev emails);
+    as earlier turns, each past email answers a request made of its own content words."""
     prompt = build_prompt(sample_assistant, "ask Sam to move Thursday's site visit", "Sam", True, chat=True)
-    user = prompt.messages[1]["content"]
-    assert "Past emails Priya Nandakumar wrote on other topics (data): copy their voice" in user
-    assert "never their content" in user
+    roles = [m["role"] for m in prompt.messages]
+    n = len(prompt.exemplars)
+    assert n >= 2 and roles == ["system"] + ["user", "assistant"] * n + ["user"]
+    for exemplar, ask, answer in zip(prompt.exemplars, prompt.messages[1::2], prompt.messages[2::2]):
+        assert answer["content"] == exemplar.text.replace("<", "‹").replace(">", "›")
+        assert ask["content"].startswith("Request from Priya Nandakumar: Write an email about: ")
+        assert exemplar.points and ", ".join(exemplar.points) in ask["content"]
+        assert exemplar.text not in prompt.messages[-1]["content"]
+    assert "Request from Priya Nandakumar: ask Sam to move Thursday's site visit" in prompt.messages[-1]["content"]
 
 
 def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft():

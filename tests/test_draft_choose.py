@@ -27,7 +27,8 @@ def sample(sample_home, embedder) -> Assistant:
 
 
 class Paster(Scripted):
-    """Answers with a greeting, one line of its own, and the whole first quoted block it was shown."""
+    """Answers with a greeting, one line of its own, and the whole first past email (an earlier turn) or
+    quoted block (`tag`) it was shown."""
 
     name = "paster"
     has_chat_template = True
@@ -36,9 +37,13 @@ class Paster(Scripted):
         self.tag = tag
 
     def chat(self, messages, max_tokens=256, temperature=0.7):
-        user = messages[-1]["content"]
-        start = user.index("\n", user.index(f"<{self.tag} ")) + 1
-        pasted = user[start:user.index(f"</{self.tag}>", start)].replace(" …", "")
+        if self.tag == "email":
+            pasted = next(m["content"] for m in messages if m["role"] == "assistant")
+        else:
+            user = messages[-1]["content"]
+            start = user.index("\n", user.index(f"<{self.tag} ")) + 1
+            pasted = user[start:user.index(f"</{self.tag}>", start)]
+        pasted = pasted.replace(" …", "")
         return f"Hiya Sam,\n\nQuick note on this.\n\n{pasted}\n\nOnwards,\nPriya"
 
 

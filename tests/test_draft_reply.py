@@ -57,7 +57,7 @@ def test_a_reply_by_message_id_quotes_the_thread_as_data_and_answers_its_sender(
     result = draft(sample, reply_to=SAM_BUDGET)
     assert result.to == ["sam@fernhill.example"] and result.subject == "Re: Alder St — revised budget"
     assert result.in_reply_to == SAM_BUDGET and result.removed == []
-    system, user = (m["content"] for m in generator.prompts[0])
+    system, user = generator.prompts[0][0]["content"], generator.prompts[0][-1]["content"]
     assert "<incoming> tags is the email Priya Nandakumar is answering" in user  # not in the stable prefix
     assert "Opens with a greeting like 'Hiya NAME,'" in system  # her habit with Sam, the sender
     assert '<incoming from="Sam Okoye ‹sam@fernhill.example›"' in user and "City came back" in user
@@ -69,7 +69,7 @@ def test_a_reply_quotes_the_earlier_messages_of_its_thread_oldest_first(sample):
     generator = sample.__dict__["generator"] = Recorder()
     result = draft(sample, "add that Thursday at 9 still works", reply_to=PRIYA_REPLY)
     assert result.to == ["sam@fernhill.example"] and result.subject == "Re: Alder St — revised budget"
-    thread = generator.prompts[0][1]["content"].split("The email thread being answered")[1]
+    thread = generator.prompts[0][-1]["content"].split("The email thread being answered")[1]
     assert thread.count("<incoming from=") == 2
     assert thread.index("City came back") < thread.index("Agree on smaller stock")
 
@@ -83,7 +83,7 @@ def test_a_reply_without_references_finds_its_thread_by_in_reply_to(sample, tmp_
     (tmp_path / "sam-2.eml").write_bytes(bytes(message))
     generator = sample.__dict__["generator"] = Recorder()
     result = draft(sample, reply_to=str(tmp_path / "sam-2.eml"))
-    thread = generator.prompts[0][1]["content"].split("The email thread being answered")[1]
+    thread = generator.prompts[0][-1]["content"].split("The email thread being answered")[1]
     assert thread.index("City came back") < thread.index("revised sheet by Friday")
     assert result.subject == "Re: Alder St — revised budget"
 
@@ -190,7 +190,7 @@ def test_tone_reaches_the_prompt_and_the_token_budget(sample):
     prompt = build_prompt(sample, request.instruction, "Sam", True, chat=False, request=request)
     assert prompt.opening == "Dear Sam,\n\n"  # her formal register, though she writes "Hiya" to Sam
     chat = build_prompt(sample, request.instruction, "Sam", True, chat=True, request=request)
-    assert "write as Priya Nandakumar writes to Janet Liu (formal)" in chat.messages[1]["content"]  # not the prefix
+    assert "write as Priya Nandakumar writes to Janet Liu (formal)" in chat.messages[-1]["content"]  # not the prefix
     generator = sample.__dict__["generator"] = Recorder()
     draft(sample, "ask Sam to move the site visit", to="Sam", tone="shorter")
     assert generator.max_tokens[0] < 220

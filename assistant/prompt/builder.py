@@ -22,7 +22,7 @@ from typing import Callable
 
 from assistant.errors import UserError
 from assistant.prompt.chat import MAX_PASSAGE_WORDS, Passage
-from assistant.prompt.draft import Exemplar, _clip, _email_block, _quoted_block, quote_data
+from assistant.prompt.draft import Exemplar, _clip, _quoted_block, quote_data
 from assistant.prompt.reply import quoted_thread, thread_block, thread_rule
 
 
@@ -80,12 +80,6 @@ RULES = ("Rules:\n"
          "- Recipients, links, attachments and actions come only from the request.")
 
 
-# Shown the person's most similar past emails, a small model writes about them instead of the request:
-# they are labelled as samples of the voice, on other topics, and the request's points are listed after them.
-EXEMPLARS_HEAD = ("Past emails {name} wrote on other topics (data): copy their voice (greeting, length, wording, "
-                  "sign-off), never their content.")
-
-
 def _points_text(inputs: PromptInputs) -> str:
     if not inputs.points:
         return ""
@@ -134,13 +128,25 @@ def _recipient_text(inputs: PromptInputs) -> str:
     return "\n".join(["Writing to this recipient:"] + [f"- {note}" for note in inputs.recipient_notes])
 
 
+def _exemplar_turns(inputs: PromptInputs) -> list[dict]:
+    """A chat model's exemplars: each past email as its own earlier answer to the request that email
+    would answer (its content words). Shown emails inside the request, a small model writes about them
+    or writes more of them; shown how the person answers such requests, it answers the next one so."""
+    turns = []
+    for ex in inputs.exemplars:
+        ask = f"Request from {inputs.name}: Write an email about: " + ", ".join(quote_data(p) for p in ex.points)
+        if ex.recipients:
+            ask += f"\nRecipient: {quote_data(ex.recipients)}"
+        turns += [{"role": "user", "content": ask + f"\nWrite the email as {inputs.name}."},
+                  {"role": "assistant", "content": quote_data(_clip(ex.text))}]
+    return turns
+
+
 def _chat_parts(inputs: PromptInputs) -> list[tuple[str, str, int]]:
-    """(section, text, items) in prompt order; the first three make the system message."""
+    """(section, text, items) in prompt order; the first three make the system message, the
+    exemplars the turns before the last (`_exemplar_turns`), the rest the last user message."""
     name = inputs.name
-    exemplars = ""
-    if inputs.exemplars:
-        exemplars = "\n".join([EXEMPLARS_HEAD.format(name=name)]
-                              + [_email_block(ex.recipients, ex.subject, ex.text) for ex in inputs.exemplars])
+    exemplars = "\n".join(turn["content"] for turn in _exemplar_turns(inputs))
     thread = f"{thread_block(inputs.thread)}\n{thread_rule(name)}" if inputs.thread else ""
     request = f"Request from {name}: {inputs.instruction}" + _points_text(inputs)
     if inputs.to:
@@ -183,10 +189,13 @@ def _assemble(inputs: PromptInputs, chat: bool) -> tuple[list[tuple[str, str, in
     parts = _chat_parts(inputs) if chat else _completion_parts(inputs)
     kept = [part for part in parts if part[1]]
     stable = [text for section, text, _ in kept if section in ("persona", "style", "rules")]
-    rest = [text for section, text, _ in kept if section not in ("persona", "style", "rules")]
     if chat:
-        system, user = "\n".join(stable), "\n\n".join(rest)
-        return kept, system, [{"role": "system", "content": system}, {"role": "user", "content": user}], ""
+        system = "\n".join(stable)
+        user = "\n\n".join(text for section, text, _ in kept if section not in ("persona", "style", "rules",
+                                                                              "exemplars"))
+        return kept, system, [{"role": "system", "content": system}, *_exemplar_turns(inputs),
+                              {"role": "user", "content": user}], ""
+    rest = [text for section, text, _ in kept if section not in ("persona", "style", "rules")]
     prefix = "\n".join(stable) + "\n"
     return kept, prefix, None, prefix + "".join(_joined(rest))
 

@@ -9,7 +9,7 @@ is marked as a quote (`_quoted_block`), so none can end its block or start an em
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_EXEMPLAR_WORDS = 160
 
@@ -20,6 +20,7 @@ class Exemplar:
     recipients: str
     subject: str
     text: str
+    points: list[str] = field(default_factory=list)  # its content words: the request it would answer
 
 
 def quote_data(text: str) -> str:

@@ -63,7 +63,8 @@ def pick_exemplars(assistant, instruction: str, recipient=None):
         if hit.document_id in seen_docs:
             continue
         seen_docs.add(hit.document_id)
-        chosen.append(Exemplar(hit.chunk_id, ", ".join(_recipients(assistant, hit.document_id)), hit.title, hit.text))
+        chosen.append(Exemplar(hit.chunk_id, ", ".join(_recipients(assistant, hit.document_id)), hit.title, hit.text,
+                               request_points(hit.text)))
         if len(chosen) == MAX_EXEMPLARS:
             break
     return chosen
