@@ -12,7 +12,9 @@ with the same model:
 - retrieval: the person's most similar past emails as exemplars, no profile (no persona, style
   notes, facts or greeting), one candidate;
 - full: the shipped system (`[draft] candidates`, reranking, copy guard); "full, first
-  candidate" is its first draft as written.
+  candidate" is its first draft as written;
+- full-no-length, full-no-notes (only with `--modes`): the full system without the person's usual
+  length (note and token budget), or without the style notes: which parts of the profile help.
 
 Scored against the real email: chrF (character 6-grams, β = 2) and ROUGE-L F1; attribution, the
 share of drafts a nearest-centroid `Stylometer` fitted on the four senders' real 80% attributes to
@@ -36,6 +38,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.core import Assistant
@@ -52,7 +55,7 @@ RESULTS = Path(__file__).parent / "results"
 SEED = 11
 MODES = ("none", "retrieval", "full")
 # the first candidate: the first draft as written, before reranking, the copy guard and tidying
-ROWS = ("none", "retrieval", "full, first candidate", "full")
+ROWS = ("none", "retrieval", "full-no-length", "full-no-notes", "full, first candidate", "full")
 PASTE_RUN = 5  # words in a row shared with one indexed message that count towards "pasted"
 MIN_WORDS, MAX_WORDS = 20, 200  # held-out emails scored: long enough to have a topic, short enough to draft
 
@@ -113,19 +116,30 @@ def build_home(work: Path, person: str, train: dict[str, list[str]], embedder) -
     return assistant
 
 
+def _no_profile(inputs):
+    return replace(inputs, persona="", style_notes=[], recipient_notes=[], facts=[], fact_ids=[], salutation=None,
+                   tone=None)
+
+
+def _no_length(inputs):
+    guide = inputs.tone.notes if inputs.tone else []
+    return replace(inputs, tone=None, recipient_notes=[n for n in inputs.recipient_notes if n not in guide])
+
+
+def _no_notes(inputs):
+    guide = inputs.tone.notes if inputs.tone else []
+    return replace(inputs, style_notes=[], recipient_notes=[n for n in inputs.recipient_notes if n in guide])
+
+
+# modes that draft with part of the prompt left out: which parts of the profile help
+ABLATIONS = {"retrieval": _no_profile, "full-no-length": _no_length, "full-no-notes": _no_notes}
+
+
 @contextlib.contextmanager
-def retrieval_only():
-    """Drafts whose prompt keeps the exemplars and drops the profile: persona, style notes, facts, greeting."""
-    from dataclasses import replace
-
+def ablated(change):
+    """Drafts whose prompt inputs pass through `change` (one of `ABLATIONS`)."""
     original = draft_skill.prompt_inputs
-
-    def without_profile(*args, **kwargs):
-        inputs = original(*args, **kwargs)
-        return replace(inputs, persona="", style_notes=[], recipient_notes=[], facts=[], fact_ids=[],
-                       salutation=None, tone=None)
-
-    draft_skill.prompt_inputs = without_profile
+    draft_skill.prompt_inputs = lambda *args, **kwargs: change(original(*args, **kwargs))
     try:
         yield
     finally:
@@ -147,9 +161,9 @@ def scored(sender: str, mode: str, request: str, wanted: list[str], real: str, t
 def make_draft(assistant: Assistant, mode: str, request: str):
     if mode == "none":
         return draft_skill.draft(assistant, request, personalize=False)
-    if mode == "retrieval":
-        with retrieval_only():
-            return draft_skill.draft(assistant, request, candidates=1)
+    if mode in ABLATIONS:
+        with ablated(ABLATIONS[mode]):
+            return draft_skill.draft(assistant, request, candidates=1 if mode == "retrieval" else None)
     return draft_skill.draft(assistant, request)
 
 

@@ -173,7 +173,7 @@ def test_draft_reads_the_stored_profile(sample_assistant):
     db.execute("UPDATE style_profile SET data = ? WHERE context = 'email' AND correspondent = ''", [json.dumps(data)])
     db.conn.commit()
     prompt = build_prompt(sample_assistant, "ask Sam to move the site visit", "Sam", True, chat=True)
-    system, user = (message["content"] for message in prompt.messages)
+    system, user = prompt.messages[0]["content"], prompt.messages[-1]["content"]
     assert "Never mentions the weather." in system  # the general notes: the stable prefix
     assert "Opens with a greeting like 'Hiya NAME,' (9 of 9)." in user  # her habit with Sam: with the request
 
