@@ -8,7 +8,8 @@ Ratios in one run, per embedded model, each with the load average (/proc/loadavg
   fresh process that loads the persisted state (≤ 0.1). Model loading is not counted; each
   process first generates one token from an unrelated prompt, as the daemon and TUI do at start;
 - tokens/s through `LlamaCppGenerator.generate` ÷ raw llama-cpp-python `create_completion` on
-  the same prompt tokens, decode phase only (≥ 0.95);
+  the same prompt tokens, decode phase only (≥ 0.95), without and with the anti-paste logits filter
+  (`avoid`: the texts in the prompt, as a draft passes its exemplars);
 - an in-process `draft` (retrieval, style, prompt building, generation) wall time ÷ raw
   llama-cpp-python generating the same tokens from the same prompt and the same cache state
   (the persona prefix held, the rest evaluated) (≤ 1.3).
@@ -37,12 +38,15 @@ def load() -> str:
     return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
 
+NOTES = ("alder-street-park.md", "kitchen-renovation.md", "reading-list.md")
+
+
 def persona_inputs(name: str, request: str, to: str = "Sam"):
     """A prompt with a long stable prefix: the sample person's notes as persona, and style notes."""
     from assistant.prompt.builder import PromptInputs
 
     notes = " ".join((files("assistant") / "sample" / "notes" / n).read_text(encoding="utf-8")
-                     for n in ("alder-street-park.md", "kitchen-renovation.md", "reading-list.md"))
+                     for n in NOTES)
     style = ["Opens with a greeting like 'Hiya NAME,'.", "Signs off with 'Onwards,'.",
              "Keeps emails short: about 80 words.", "Uses em-dashes (—) often.", "Rarely uses exclamation marks."]
     return PromptInputs(name=name, instruction=request, to=to, persona=" ".join(notes.split()[:700]),
@@ -146,17 +150,21 @@ def throughput_ratio(model: str, tokens: int, repeats: int, work: Path) -> dict:
     warm_up(generator)
     prompt, prefix = prompt_for(generator, "write Sam a long update about every planting bed in the swale")
     raw_tokens, _, _, stop, criteria = generator.prepare(prompt, None, prefix)
-    ours, raw = [], []  # tokens/s of each run: greedy runs may part ways where batching changes the last bits
+    shown = [(files("assistant") / "sample" / "notes" / n).read_text(encoding="utf-8") for n in NOTES]
+    ours, raw, filtered = [], [], []  # tokens/s of each run: greedy runs may part ways where batching changes bits
     for _ in range(repeats):
         seconds, text = decode_seconds(generator.generate(prompt, max_tokens=tokens, temperature=0, prefix=prefix))
         ours.append((generator.count_tokens(text) - 1) / seconds)
+        seconds, kept = decode_seconds(generator.generate(prompt, max_tokens=tokens, temperature=0, prefix=prefix,
+                                                          avoid=shown))
+        filtered.append((generator.count_tokens(kept) - 1) / seconds)
         parts = generator._llm.create_completion(raw_tokens, max_tokens=tokens, temperature=0, stop=stop,
                                                  stopping_criteria=criteria, repeat_penalty=REPEAT_PENALTY,
                                                  stream=True)
         seconds, raw_text = decode_seconds(part["choices"][0]["text"] for part in parts)
         raw.append((generator.count_tokens(raw_text) - 1) / seconds)
     return {"generated_tokens": generator.count_tokens(text), "pipeline_tok_s": statistics.median(ours),
-            "raw_tok_s": statistics.median(raw), "load": [load()]}
+            "raw_tok_s": statistics.median(raw), "no_paste_tok_s": statistics.median(filtered), "load": [load()]}
 
 
 def end_to_end_ratio(model: str, tokens: int, repeats: int, work: Path) -> dict:
@@ -240,6 +248,11 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append((model, f"tokens/s, pipeline ÷ raw llama-cpp-python ({speed['pipeline_tok_s']:.1f} ÷ "
                                     f"{speed['raw_tok_s']:.1f}, {speed['generated_tokens']} tokens)", tps, "≥ 0.95",
                              tps >= 0.95, speed["load"][0]))
+                filtered = speed["no_paste_tok_s"] / speed["raw_tok_s"]
+                rows.append((model, f"tokens/s, pipeline keeping the model from pasting what it was shown "
+                                    f"(`avoid`, {len(NOTES)} texts) ÷ raw ({speed['no_paste_tok_s']:.1f} ÷ "
+                                    f"{speed['raw_tok_s']:.1f})", filtered, "≥ 0.95", filtered >= 0.95,
+                             speed["load"][0]))
             if "draft" in parts:
                 e2e = out[model]["end_to_end"] = end_to_end_ratio(model, args.tokens, args.repeats, work)
                 print(model, "end to end:", json.dumps(e2e), file=sys.stderr, flush=True)
