@@ -649,10 +649,10 @@ def test_assistant_tui_in_a_real_terminal_answers_and_streams_a_draft(sample_hom
     body = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default).get_content()
     start = body.strip().splitlines()[0][:20]
     assert start in screen, screen  # the draft is on screen, as saved
-    # and text arrived while the draft was still being written: streamed. (Not necessarily the saved
-    # text: the copy guard removes, at the end, sentences the small model pasted from the exemplars.)
+    # and a line of it was on screen while the draft was still being written: streamed
     drafting = [seen for seen in screens if "Drafting…" in seen]
-    assert len(set(drafting)) >= 3, drafting[-1:]
+    lines = [line.strip()[:20] for line in body.strip().splitlines() if len(line.strip()) >= 8]
+    assert any(line in seen for seen in drafting for line in lines), (lines, drafting[-1:])
 
 
 @pytest.fixture
