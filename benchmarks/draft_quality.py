@@ -23,6 +23,7 @@ of the request's content words the draft uses; the longest run of words the draf
 any one message indexed in its home. Writes benchmarks/results/draft_quality.json.
 
     python -m benchmarks.draft_quality [--per-sender 3] [--offset 0] [--words 12] [--modes none,retrieval,full]
+                                       [--candidates N]
 
 Defaults are chosen on `--offset 3` (each sender's 4th and later sampled emails); the reported
 run is the default selection, the first `--per-sender` of each.
@@ -232,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--words", type=int, default=12, help="content words in each request")
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--senders", default=",".join(SENDERS))
+    parser.add_argument("--candidates", type=int, help="drafts per request in the full modes (default: the "
+                        "shipped `[draft] candidates`)")
     parser.add_argument("--out", type=Path, default=RESULTS / "draft_quality.json")
     parser.add_argument("--report", type=Path, metavar="JSON", help="print the table of a saved (or running) run")
     args = parser.parse_args(argv)
@@ -258,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     for sender in picked:
         started = time.perf_counter()
         homes[sender] = build_home(work, sender, train, embedder)
+        if args.candidates:
+            homes[sender].config.draft_candidates = args.candidates
         if generator is not None:
             homes[sender].__dict__["generator"] = generator  # one model for all homes
         generator = homes[sender].generator

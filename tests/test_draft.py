@@ -54,12 +54,12 @@ def test_sam_keeps_his_own_greeting_and_exemplars(sample_assistant):
 def test_recipients_match_whole_words_never_substrings(sample_assistant):
     db = sample_assistant.db
     refresh_style(db)
-    assert stored_style(db).greeting_for("Janet") == "Dear"
+    assert stored_style(db).habits("Janet")[0] == "Dear"
     assert resolve(db, "Janet").addresses == ["jliu@portland.example"]
     assert resolve(db, "Tomas").name == "Tomás Reyes"  # accents ignored
     for partial in ("Jan", "an", "liu@portland", "am"):
         assert resolve(db, partial).addresses == [], partial
-    assert stored_style(db).greeting_for("Jan") == "Hiya"  # nobody matched: the usual greeting
+    assert stored_style(db).habits("Jan")[0] == "Hiya"  # nobody matched: the usual greeting
 
 
 def test_no_personalization_prompt_holds_only_the_request(sample_assistant):
@@ -154,7 +154,9 @@ def test_the_terminal_shows_exactly_the_saved_draft_when_the_budget_cuts_it(samp
                       "Tomás", "--max-tokens", "24", "--out", str(out), home=sample_home)
     assert drafted.returncode == 0, drafted.stderr
     saved = email.message_from_bytes(out.read_bytes(), policy=email.policy.default).get_content().strip()
-    assert saved and drafted.stdout.strip() == saved
+    assert saved and drafted.stdout.strip().endswith(saved)
+    if drafted.stdout.strip() != saved:  # tidied once written (a stock phrase the person never uses): shown again
+        assert "the draft changed once it was all written" in drafted.stderr
 
 
 def test_the_terminal_holds_back_an_unfinished_sentence_until_the_draft_is_done(capsys):

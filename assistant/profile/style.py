@@ -430,9 +430,6 @@ class StyleProfile:
             signoff, replies = usual_signoff(general), general
         return (None if reply and ungreeted_replies(replies) else greeting), signoff
 
-    def greeting_for(self, recipient: str | None) -> str | None:
-        return self._for(recipient).get("greeting") or (self.greetings[0][0] if self.greetings else None)
-
     def _for(self, recipient: str | None) -> dict:
         """The habits for whom `recipient` names (`recipients.matches`), the most written-to first."""
         if not recipient:

@@ -99,7 +99,7 @@ def prompt_inputs(assistant, instruction: str, to: str | None, personalize: bool
     guide = (tone_guide(assistant.db, style, request.tone, name) if request and request.tone
              else usual_length(style, name, len(points)))
     general = style.notes()
-    greeting = (guide and guide.greeting) or style.greeting_for(to)
+    greeting = (guide and guide.greeting) or style.habits(to, reply=bool(thread))[0]
     facts = relevant_facts(assistant.db, assistant.embedder, instruction, k=MAX_FACTS) if instruction.strip() else []
     return PromptInputs(
         name=name, instruction=instruction, points=points,

@@ -31,7 +31,7 @@ def suggestions(assistant) -> list:
     style = current_style(db)
 
     def reply(address: str, name: str, subject: str) -> str:
-        return reply_line(style.greeting_for(address), name.split()[0] if name else "", subject)
+        return reply_line(style.habits(address, reply=True)[0], name.split()[0] if name else "", subject)
 
     items = unanswered(mail, people, reply)[::-1] + open_commitments(mail)[::-1]
     return items
