@@ -33,11 +33,17 @@ def server(server_url):
 
 @pytest.mark.slow
 def test_chat_and_stream_give_the_same_greedy_text(server):
+    # The server reuses the KV state of the prompt it read last where the new one starts the same, and
+    # a prompt read in other batches can tip a near-tie token: each call follows the same other prompt.
+    def after_another_prompt():
+        assert server.complete("The capital of France is", max_tokens=4, temperature=0.0).strip()
+
+    after_another_prompt()
     said = server.chat(HELLO, max_tokens=24, temperature=0.0)
+    after_another_prompt()
     pieces = list(server.stream(HELLO, max_tokens=24, temperature=0.0))
     assert said.strip() and len(pieces) > 3
     assert "".join(pieces) == said
-    assert server.complete("The capital of France is", max_tokens=4, temperature=0.0).strip()
 
 
 @pytest.mark.slow
