@@ -224,3 +224,13 @@ def test_a_candidate_that_lists_the_request_back_is_never_kept():
     request = "tell Sam the alder planting budget is approved; order the whips for the swale"
     assert coverage(listed, content_words(request)) > coverage(hers, content_words(request))
     assert pick([listed, hers], request, Stylometer(), []) == 1  # no voice model: coverage alone would keep it
+    # what Qwen wrote for a held-out Enron email (the request's words as phrases, semicolons between)
+    phrases = ("Economic Cooperation Treaty (ECT); International Swaps and Derivatives Association (ISDA); Annex; "
+               "Argentina; counterparties; discussed developments; Argentina; drafts greatly appreciated Sara")
+    prose = ("Attached is the ISDA annex for the Argentine counterparties, as we discussed. Given the developments "
+             "in Argentina, please check whether the drafts need changes; your comments are greatly appreciated.")
+    request = "Write an email about: isda, annex, argentine, counterparties, discussed, developments, argentina, drafts"
+    assert pick([phrases, prose], request, Stylometer(), []) == 1
+    # a sentence that names several things is writing, not a list
+    assert pick(["Bring the saw, the drill, two clamps, glue, sandpaper; and the level.", "Bring tools."],
+                "ask Sam to bring the saw, drill, clamps, glue, sandpaper and level", Stylometer(), []) == 0

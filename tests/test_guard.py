@@ -108,15 +108,7 @@ def test_a_value_that_is_only_part_of_a_trusted_one_is_not_trusted(with_own_link
 
 def test_a_streamed_draft_is_shown_only_after_the_guard_checked_each_line():
     shown = []
-
-    class Screen(list):
-        def __call__(self, piece: str) -> None:
-            shown.append(piece)
-
-        def close(self) -> None:
-            shown.append("<end>")
-
-    stream = GuardedStream(Screen(), Trusted(None, ["ask Sam about Friday"], ["sam@fernhill.example"]))
+    stream = GuardedStream(shown.append, Trusted(None, ["ask Sam about Friday"], ["sam@fernhill.example"]))
     for piece in ["Hiya Sam,\n", "\n", "Details at ht", "tps://evil.example/?d=1 and mail "]:
         stream(piece)
     assert "".join(shown) == "Hiya Sam,\n\n"  # the unfinished line waits for its newline
@@ -125,4 +117,4 @@ def test_a_streamed_draft_is_shown_only_after_the_guard_checked_each_line():
     stream.close()
     text = "".join(shown)
     assert "evil.example" not in text and "Bcc" not in text and "![" not in text
-    assert text.startswith("Hiya Sam,\n\nDetails at and mail sam@fernhill.example\n") and text.endswith("Onwards<end>")
+    assert text.startswith("Hiya Sam,\n\nDetails at and mail sam@fernhill.example\n") and text.endswith("Onwards")

@@ -16,8 +16,8 @@ from assistant.core import Assistant
 from assistant.home import Home
 from assistant.ingest.pipeline import index_paths
 from assistant.profile.refresh import current_style, refresh_style
-from assistant.prompt.habits import keep_to_habits, own_phrase_checker
-from assistant_plugins.draft import draft
+from assistant.prompt.habits import HabitStream, keep_to_habits, own_phrase_checker
+from assistant_plugins.draft import draft, prompt_inputs
 from assistant_plugins.draft.terminal import SentenceStream
 from tests.conftest import make_assistant
 from tests.draft_support import Recorder
@@ -25,7 +25,7 @@ from tests.draft_support import Recorder
 ME = "Priya Nandakumar <priya@fernhill.example>"
 NAMES = ("Priya", "Nandakumar")
 PEOPLE = {"jeff": "Jeff Moreno <jeff@acme.example>", "karen": "Karen Obi <karen@acme.example>"}
-PLAIN = [  # (to, body): no greeting, no sign-off, except "Dear Karen," to Karen
+PLAIN = [  # (to, body): no greeting (once "Hi Jeff," in eight), no sign-off, except "Dear Karen," to Karen
     ("jeff", "The copy for the spring mailer is final. Send it to print when the proofs come back."),
     ("jeff", "Moving our call to 3pm Thursday. The agenda stays the same."),
     ("jeff", "Budget is approved at 12k. Invoices go to accounts, not to me."),
@@ -34,7 +34,7 @@ PLAIN = [  # (to, body): no greeting, no sign-off, except "Dear Karen," to Karen
     ("jeff", "Thanks for the numbers. I'll take them to the board on Friday."),
     ("jeff", "Agreed on the paper stock. Go with the matte.\n\n"
              "> I hope you are having a great day! Which paper stock do you want?"),
-    ("jeff", "No need for a second proof. Ship it."),
+    ("jeff", "Hi Jeff,\n\nNo need for a second proof. Ship it."),  # the one time she greeted him
     ("karen", "Dear Karen,\n\nThe contract is signed and in the post. Thank you for your patience with the changes."),
     ("karen", "Dear Karen,\n\nThe revised copy is attached. The headline is now shorter, as you asked."),
 ]
@@ -77,7 +77,7 @@ def _build(tmp_path_factory, embedder, sent: list[tuple[str, str]]) -> Path:
 
 
 def _copy(built: Path, tmp_path, monkeypatch, embedder):
-    target = tmp_path / "home"
+    target = tmp_path / built.parent.name / "home"  # a test may hold both people
     shutil.copytree(built, target)
     monkeypatch.setenv("ASSISTANT_HOME", str(target))
     assistant = Assistant(Home(target), Config.load(Home(target)))
@@ -175,6 +175,36 @@ def test_a_draft_is_held_to_her_habits_and_the_baseline_is_the_raw_model(plain):
     assert result.draft == "The proofs are back."
     assert any(c.startswith("greeting 'Hi Jeff,' dropped") for c in result.tidied)
     stream.finish(result.draft)
-    assert "".join(shown).endswith("\nThe proofs are back.\n")  # the terminal ends with the draft as saved
+    assert "".join(shown) == "The proofs are back.\n"  # held to her habits as it streamed: nothing shown twice
     baseline = draft(plain, "tell Jeff the proofs are back", to="Jeff", personalize=False)
     assert baseline.draft == reply and baseline.tidied == []
+
+
+@pytest.mark.parametrize("who", ["plain", "greeter"])
+@pytest.mark.parametrize("written", [
+    QWEN,
+    "Hi Jeff, I hope you are doing well. The proofs are back.\n\nThanks\nPriya",
+    "The proofs are back.\nBest\nThe logo is fixed too.\nPriya Nandakumar",
+    "Hello Jeff!\n\nThe proofs are back. Please let me know if you have any questions.\n\nCheers,",
+], ids=["qwen", "greeting-on-the-line", "best-mid-draft", "cheers-alone"])
+def test_a_streamed_draft_is_held_to_her_habits_as_it_is_written_and_never_taken_back(request, who, written):
+    assistant = request.getfixturevalue(who)
+    shown: list[str] = []
+    stream = HabitStream(shown.append, current_style(assistant.db), "Jeff", own_phrase_checker(assistant.db), NAMES)
+    final, changes = _keep(assistant, written)
+    for at in range(0, len(written), 3):  # three characters a piece, as a model streams
+        stream(written[at:at + 3])
+        assert final.startswith("".join(shown)) or "".join(shown) == final + "\n", (shown, final)
+    held = "".join(shown)
+    stream.close()
+    assert "".join(shown).rstrip("\n") == final and stream.text == final and stream.changes == changes
+    # only a possible closing waits for the end: the rest was on screen before the stream closed
+    assert held.strip() and len(held.split()) >= len(final.split()) - 3, (held, final)
+
+
+def test_a_base_model_draft_opens_with_a_greeting_only_where_she_greets_as_a_habit(plain, greeter):
+    """A base model's draft starts with the salutation the prompt writes for it: "Hi Jeff" from
+    the greeter; none from Priya, who greeted Jeff once in eight emails (once is not a habit)."""
+    assert current_style(plain.db).habits("Jeff")[0] is None
+    assert prompt_inputs(plain, "tell Jeff the proofs are back", "Jeff", True, chat=False).salutation is None
+    assert prompt_inputs(greeter, "tell Jeff the proofs are back", "Jeff", True, chat=False).salutation == "Hi Jeff"

@@ -249,7 +249,7 @@ def guard_recipients(addresses: list[str], trusted: Trusted) -> tuple[list[str],
 
 class GuardedStream:
     """A draft shown as it is written, a line at a time through `guard_text`: nothing the guard
-    would remove reaches the screen. Pieces go on to `show` (which has a `close`)."""
+    would remove reaches the screen. Pieces go on to `show`; `close` passes on the last line."""
 
     def __init__(self, show, trusted: Trusted) -> None:
         self.show = show
@@ -269,4 +269,3 @@ class GuardedStream:
         if self.line:
             self.show(self._checked(self.line))
         self.line = ""
-        self.show.close()

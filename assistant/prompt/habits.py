@@ -14,6 +14,7 @@ import re
 from typing import Callable
 
 from assistant.profile.style import StyleProfile
+from assistant.prompt.draft import drop_data_tags, fill_name
 
 # Lines a chat model puts before the email: never part of it.
 _META_WORD = r"[^\n]*\b(?:e-?mail|draft|message|reply|response|version)\b[^\n]*:"
@@ -45,33 +46,124 @@ def phrase_pattern(phrase: str) -> str:
 
 
 def keep_to_habits(text: str, style: StyleProfile, to: str | None, own_uses: Callable[[str], bool],
-                   own_names: tuple[str, ...] = (), reply: bool = False, tone=None) -> tuple[str, list[str]]:
+                   own_names: tuple[str, ...] = (), reply: bool = False, tone=None,
+                   first_name: str = "") -> tuple[str, list[str]]:
     """(`text` held to the person's habits with `to`, what was changed). `own_uses(phrase)`: whether
     the person's own writing holds `phrase` (`own_phrase_checker`); `own_names`: the words of their
-    name, a bare last line of which is their own sign-off; `reply`: the draft answers a thread.
-    A `tone.ToneGuide`'s greeting and sign-off (a register the request chose) stand for the
-    profile's. A draft it would empty stays as it is."""
-    greeting, signoff = style.habits(to, reply)
-    greeting, signoff = (tone and tone.greeting) or greeting, (tone and tone.signoff) or signoff
-    lines = text.strip().splitlines()
-    changes: list[str] = []
-    while lines and (not lines[0].strip() or _META.match(lines[0])):
-        if lines[0].strip():
-            changes.append(f"line '{lines[0].strip()}' dropped: not part of an email")
-        lines.pop(0)
-    if lines and (match := _GREETING.match(lines[0])):
-        rest = lines[0][match.end():].strip()
-        if not greeting:
-            lines[0] = rest[:1].upper() + rest[1:]
-            changes.append(f"greeting '{match[0].strip()}' dropped: you rarely open with one")
-        elif rest[:1].isupper():  # "Hi Jeff, I hope …": the greeting on a line of its own, as people write it
-            lines[0:1] = [match[0].strip(), "", rest]
-    body = _drop_fillers("\n".join(lines), own_uses, changes)
-    body = _closing(body, signoff, [s for s, _ in style.signoffs], own_names, changes)
-    body = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", body)).strip()
-    if not re.search(r"\w", body):
-        return text, []
-    return body, changes
+    name, a bare last line of which is their own sign-off; `reply`: the draft answers a thread;
+    `first_name`: whom it greets (`draft.fill_name`). A `tone.ToneGuide`'s greeting and sign-off
+    (a register the request chose) stand for the profile's. The prompt's data tags, echoed, go
+    (`draft.drop_data_tags`). A draft it would empty stays as it is."""
+    habits = HabitStream(None, style, to, own_uses, own_names, reply, tone, first_name)
+    habits(text)
+    habits.close()
+    return habits.text, habits.changes
+
+
+class HabitStream:
+    """`keep_to_habits` a line at a time, for a draft shown as it is written: a finished line goes on
+    to `show` once nothing after it can change it, so nothing shown is taken back. Meta lines and the
+    greeting are settled on the first line, stock phrases within each line; the last lines wait while
+    they may be a closing (a formula, a name), which only the end of the draft decides. `keep_to_habits`
+    is this stream fed the whole text, so the screen and the saved draft agree by construction."""
+
+    def __init__(self, show: Callable[[str], None] | None, style: StyleProfile, to: str | None,
+                 own_uses: Callable[[str], bool], own_names: tuple[str, ...] = (), reply: bool = False,
+                 tone=None, first_name: str = "") -> None:
+        greeting, signoff = style.habits(to, reply)
+        self.greeting, self.signoff = (tone and tone.greeting) or greeting, (tone and tone.signoff) or signoff
+        self.own_signoffs = [s for s, _ in style.signoffs]
+        self.own_names, self.own_uses, self.first_name, self.show = own_names, own_uses, first_name, show
+        self.raw = ""  # all it was fed
+        self.partial = ""  # the line being written
+        self.lines: list[str] = []  # finished lines held to the habits; no leading blank, no blank runs
+        self.started = False  # the first line of the email (past any meta lines) was read
+        self.released = 0  # how many of `lines` went to `show`
+        self.shown = ""  # what went to `show`
+        self.text = ""  # the whole draft held to the habits, once closed
+        self._changes: list[str] = []
+
+    @property
+    def changes(self) -> list[str]:
+        return list(dict.fromkeys(self._changes))
+
+    def __call__(self, piece: str) -> None:
+        self.raw += piece
+        done, newline, self.partial = (self.partial + piece).rpartition("\n")
+        if newline:
+            for line in done.split("\n"):
+                self._add(line)
+            self._release(self._held_from())
+
+    def _add(self, line: str) -> None:
+        line = drop_data_tags(line)
+        first = not self.started
+        if first:
+            if not line.strip():
+                return
+            if _META.match(line):
+                self._changes.append(f"line '{line.strip()}' dropped: not part of an email")
+                return
+            self.started = True
+            line = fill_name(line.strip(), self.first_name, self.own_names)
+        for part in self._greeting(line.strip()) if first else [line]:
+            part = _drop_fillers(part + "\n", self.own_uses, self._changes).rstrip()
+            if part or (self.lines and self.lines[-1]):
+                self.lines.append(part)
+
+    def _greeting(self, line: str) -> list[str]:
+        """The first line, its greeting held to the person's habit: dropped, or on a line of its own."""
+        match = _GREETING.match(line)
+        if not match:
+            return [line]
+        rest = line[match.end():].strip()
+        if not self.greeting:
+            self._changes.append(f"greeting '{match[0].strip()}' dropped: you rarely open with one")
+            return [rest[:1].upper() + rest[1:]]
+        if rest[:1].isupper():  # "Hi Jeff, I hope …": the greeting on a line of its own, as people write it
+            return [match[0].strip(), "", rest]
+        return [line]
+
+    def _held_from(self) -> int:
+        """The index of the first of `lines` that may yet be part of a closing (`_closing_block`)."""
+        filled = [i for i, line in enumerate(self.lines) if line]
+        if not filled:
+            return len(self.lines)
+        last = self.lines[filled[-1]].strip()
+        words = re.findall(r"[^\W\d_]+", last.lower())
+        if not (_CLOSING.match(last) or _NAME_LINE.match(last)
+                or (words and len(words) <= 3 and all(w in {n.lower() for n in self.own_names} for w in words))):
+            return len(self.lines)
+        if len(filled) > 1 and _CLOSING.match(self.lines[filled[-2]].strip()):
+            return filled[-2]
+        return filled[-1]
+
+    def _release(self, upto: int) -> None:
+        while upto > self.released and not self.lines[upto - 1]:
+            upto -= 1  # a blank line waits for the line after it
+        if upto > self.released:
+            self._show("\n".join(self.lines[self.released:upto]) + "\n")
+            self.released = upto
+
+    def _show(self, text: str) -> None:
+        self.shown += text
+        if self.show:
+            self.show(text)
+
+    def close(self) -> None:
+        """The end of the draft: the closing held to the person's sign-off, and the rest shown."""
+        if self.partial:
+            self._add(self.partial)
+            self.partial = ""
+        body = _closing("\n".join(self.lines), self.signoff, self.own_signoffs, self.own_names, self._changes)
+        body = re.sub(r"\n{3,}", "\n\n", body).strip()
+        if not re.search(r"\w", body):
+            body, self._changes = self.raw.strip(), []
+        self.text = body
+        if body.startswith(self.shown):
+            self._show(body[len(self.shown):])
+        elif not self.shown.startswith(body):  # only a draft of formulas alone, kept as written
+            self._show("\n" + body)
 
 
 def _drop_fillers(text: str, own_uses: Callable[[str], bool], changes: list[str]) -> str:

@@ -148,7 +148,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     from assistant.generation.guard import GuardedStream, Removed
     from assistant.profile.refresh import current_style
     from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
-    from assistant.prompt.habits import keep_to_habits, own_phrase_checker
+    from assistant.prompt.habits import HabitStream, keep_to_habits, own_phrase_checker
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare, trusted
 
@@ -167,7 +167,18 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                           inputs=inputs)
     count = (candidates or assistant.config.draft_candidates) if personalize else 1
     checks = trusted(assistant, request)  # one per draft: the streamed lines and the final text share its look-ups
-    shown = GuardedStream(EchoFilter(on_text), checks) if on_text else None
+    own_names = tuple(assistant.config.me.display_name.split())
+    first_name = _first_name(assistant, request.to)
+    habits = (current_style(assistant.db), request.to, own_phrase_checker(assistant.db), own_names,
+              bool(request.thread), inputs.tone, first_name)
+    # shown as written: the <email> echo unwrapped, held to the person's habits, then each line guarded
+    stages = []
+    if on_text:
+        stages = [GuardedStream(on_text, checks)]
+        if personalize:
+            stages.insert(0, HabitStream(stages[0], *habits))
+        stages.insert(0, EchoFilter(stages[0]))
+    shown = stages[0] if stages else None
     if count == 1:
         texts = [text] = [_write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), shown)]
     else:
@@ -178,12 +189,10 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         text = texts[pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))]
         if shown:
             shown(text)
-    if shown:
-        shown.close()
-    own_names = tuple(assistant.config.me.display_name.split())
-    text = drop_repeats(drop_data_tags(fill_name(text, _first_name(assistant, request.to), own_names)))
-    text, tidied = keep_to_habits(text, current_style(assistant.db), request.to, own_phrase_checker(assistant.db),
-                                  own_names, bool(request.thread), inputs.tone) if personalize else (text, [])
+    for stage in stages:
+        stage.close()
+    text = drop_repeats(drop_data_tags(text))
+    text, tidied = keep_to_habits(text, *habits) if personalize else (fill_name(text, first_name, own_names), [])
     text, copied = trim_copies(text, _shown_texts(prompt, inputs))
     guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "

@@ -10,8 +10,8 @@ of the system's own scores, summed as ranks so neither scale dominates:
 - coverage: the share of the request's content words the candidate uses.
 
 A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
-echoes the prompt's data tags, or lists the request's words back as a comma list (which
-scores full coverage and says nothing), ranks below every one that does not.
+echoes the prompt's data tags, or lists the request's words back as a comma or semicolon list
+(which scores full coverage and says nothing), ranks below every one that does not.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
 SAMPLE = 120  # texts per side the voice model is fitted on: enough for a stable centroid, ~1 s
 _CONTENT = re.compile(r"[a-z][a-z'-]*[a-z]")
 _DATA_TAG = re.compile(r"</?(?:email|passage|fact|incoming)\b")  # the prompt's quoting, echoed: not a draft
-_LISTED = re.compile(r"(?:\b[\w'-]+, ){5,}[\w'-]+")  # six single words in a comma list: the request echoed
+# the request echoed, not written: six single words in a comma or semicolon list, or five short
+# phrases (three words at most) between semicolons
+_LISTED = re.compile(r"(?:\b[\w'-]+[,;] ){5,}[\w'-]+|(?:[\w'()-]+(?: [\w'()-]+){0,2}; ){4,}[\w'()-]+")
 MAX_CONTENT_ZIPF = 5.4  # words as common as "please", "today" or "about" say nothing of the topic
 
 
@@ -100,7 +102,7 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> in
 
 def not_writing(candidate: str, copies: CopyIndex) -> bool:
     """A candidate that pastes more than `MAX_COPIED_WORDS` words of `copies`, echoes the prompt's
-    data tags or lists the request's words back as a comma list."""
+    data tags or lists the request's words back as a list."""
     run = copies.longest(candidate)
     return (_DATA_TAG.search(candidate) is not None or _LISTED.search(candidate) is not None
             or (run.length if run else 0) > MAX_COPIED_WORDS)

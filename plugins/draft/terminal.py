@@ -4,7 +4,7 @@ A draft the token budget cuts off ends at its last whole sentence once written
 (`prompt.draft.end_at_sentence`), so the words after the last sentence end may not be kept:
 they are held back until the next sentence ends, and `finish` prints what the final draft
 keeps of them. Where the final draft differs from what was already shown (a pasted run
-trimmed, a greeting held to the person's habits, the guard reading the whole text at once),
+trimmed, a paragraph written twice dropped, the guard reading the whole text at once),
 `finish` says so and prints the draft as saved. The same holds whether the pieces come from
 this process or from the daemon.
 """
@@ -54,6 +54,6 @@ class SentenceStream:
         if draft.startswith(self.shown):
             self._show(draft[len(self.shown):] + "\n")
             return
-        click.echo("\n\nNote: the draft changed once it was all written (copied words trimmed, a greeting or sign-off "
-                   "held to your habits, or the guard's check of the whole text); as saved:", err=True)
+        click.echo("\n\nNote: the draft changed once it was all written (copied words trimmed, a paragraph written "
+                   "twice dropped, or the guard's check of the whole text); as saved:", err=True)
         self._show("\n" + draft + "\n")
