@@ -24,6 +24,7 @@ MAX_EXEMPLARS = 3
 MAX_POINTS = 12  # content words of the request listed as points to cover
 REQUEST_VERBS = {"write", "email", "draft", "ask", "tell", "reply"}  # how a request is put, not what it is about
 MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
+MAX_RETRIES = 2  # new tries after a refusal; the try after them is kept whatever it says
 
 
 @dataclass
@@ -43,6 +44,7 @@ class DraftResult:
     saved: list[str] = field(default_factory=list)  # where copies went (--out, --maildir-drafts, --imap-drafts)
     candidates: list[str] = field(default_factory=list)  # every candidate written, as written (`[draft] candidates`)
     tidied: list[str] = field(default_factory=list)  # what was held to the person's habits (`prompt.habits`)
+    declined: list[str] = field(default_factory=list)  # refusals the model wrote first, each followed by a new try
     generation_id: int = 0  # its row in the audit of generations (`assistant history`)
 
 
@@ -146,6 +148,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
     from assistant.generation.guard import GuardedStream, Removed
+    from assistant.generation.refusal import asks_to_decline, first_sentence
     from assistant.profile.refresh import current_style
     from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
     from assistant.prompt.habits import HabitStream, keep_to_habits, own_phrase_checker
@@ -179,13 +182,23 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
             stages.insert(0, HabitStream(stages[0], *habits))
         stages.insert(0, EchoFilter(stages[0]))
     shown = stages[0] if stages else None
+    declined: list[str] = []  # the refusals written instead of a draft (`refusal`), each followed by a new try
+    gated = personalize and chat and not asks_to_decline(request.instruction)
+
+    def write(show=None) -> str:
+        for attempt in range(MAX_RETRIES + 1):  # the last try is kept whatever it says
+            text, refused = _write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), show,
+                                   gated and attempt < MAX_RETRIES)
+            if not refused:
+                return text
+            declined.append(first_sentence(text) or text)
+
     if count == 1:
-        texts = [text] = [_write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), shown)]
+        texts = [text] = [write(shown)]
     else:
         from assistant_plugins.draft.choose import pick, store_stylometer
 
-        texts = [_write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs))
-                 for _ in range(count)]
+        texts = [write() for _ in range(count)]
         text = texts[pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))]
         if shown:
             shown(text)
@@ -204,7 +217,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                          prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
                          to=request.recipients, subject=request.subject,
                          in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
-                         saved=saved, candidates=texts, tidied=tidied)
+                         saved=saved, candidates=texts, tidied=tidied, declined=declined)
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
     result.generation_id = record_generation(
         assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
@@ -213,12 +226,18 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     return result
 
 
-def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[str], shown=None) -> str:
-    """One draft from `prompt`, passed piece by piece to `shown` when given; one that ran out of
-    tokens ends at its last whole sentence. The model is kept from pasting the texts it was shown
-    (`avoid`) as it writes, where its backend allows."""
+def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[str], shown=None,
+           gated: bool = False) -> tuple[str, bool]:
+    """(one draft from `prompt`, whether it was a refusal), passed piece by piece to `shown` when
+    given; one that ran out of tokens ends at its last whole sentence. The model is kept from
+    pasting the texts it was shown (`avoid`) as it writes, where its backend allows. `gated`: an
+    answer whose first sentence refuses to write is stopped there and none of it is shown
+    (`refusal.RefusalGate`)."""
+    from assistant.generation.refusal import RefusalGate
     from assistant.prompt.draft import COMPLETION_STOPS, end_at_sentence, unwrap_echo
 
+    gate = RefusalGate(shown) if gated else None
+    shown = gate or shown
     if shown and prompt.opening:
         shown(prompt.opening)
     if prompt.messages is not None:
@@ -231,9 +250,16 @@ def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[s
         written.append(piece)
         if shown:
             shown(piece)
+        if gate and gate.refused:
+            pieces.close()  # stops the model; its context stays usable
+            break
+    if gate:
+        gate.close()
     text = unwrap_echo(prompt.opening + "".join(written)).strip()
+    if gate and gate.refused:
+        return text, True
     cut = generator.count_tokens("".join(written)) >= max_tokens - 1  # the budget ran out, maybe mid-sentence
-    return end_at_sentence(text) if cut else text
+    return (end_at_sentence(text) if cut else text), False
 
 
 def _first_name(assistant, to: str | None) -> str:
@@ -288,8 +314,8 @@ def register_commands(cli):
                   help="Also save it in the Drafts folder of this Maildir.")
     @click.option("--imap-drafts", metavar="ACCOUNT", help="Also save it in the Drafts folder of this IMAP account.")
     @click.option("--json", "as_json", is_flag=True,
-                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved, tidied} when the "
-                       "draft is done (no streaming).")
+                  help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved, tidied, "
+                       "declined} when the draft is done (no streaming).")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
     @click.option("--max-tokens", default=220, show_default=True, help="Longest draft, in tokens.")
@@ -368,6 +394,7 @@ def explain_text(result: DraftResult) -> str:
     lines.append(f"  {'total':<10} {sum(row['tokens'] for row in result.explain):>6}")
     lines += [f"Left out: {note}" for note in result.trimmed]
     lines += [f"Held to your habits: {note}" for note in result.tidied]
+    lines += [f"Declined, written again: '{refusal[:80]}'" for refusal in result.declined]
     cache = result.prefix_cache
     if cache.get("tokens"):
         where = {"memory": "already in the model's context", "disk": "loaded from the saved state",

@@ -10,8 +10,9 @@ of the system's own scores, summed as ranks so neither scale dominates:
 - coverage: the share of the request's content words the candidate uses.
 
 A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
-echoes the prompt's data tags, or lists the request's words back as a comma or semicolon list
-(which scores full coverage and says nothing), ranks below every one that does not.
+echoes the prompt's data tags, lists the request's words back as a comma or semicolon list
+(which scores full coverage and says nothing), or refuses to write, ranks below every one that
+does not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import random
 import re
 
 from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
+from assistant.generation.refusal import refuses
 
 SAMPLE = 120  # texts per side the voice model is fitted on: enough for a stable centroid, ~1 s
 _CONTENT = re.compile(r"[a-z][a-z'-]*[a-z]")
@@ -102,10 +104,10 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> in
 
 def not_writing(candidate: str, copies: CopyIndex) -> bool:
     """A candidate that pastes more than `MAX_COPIED_WORDS` words of `copies`, echoes the prompt's
-    data tags or lists the request's words back as a list."""
+    data tags, lists the request's words back as a list, or refuses to write (`refusal.refuses`)."""
     run = copies.longest(candidate)
     return (_DATA_TAG.search(candidate) is not None or _LISTED.search(candidate) is not None
-            or (run.length if run else 0) > MAX_COPIED_WORDS)
+            or refuses(candidate) or (run.length if run else 0) > MAX_COPIED_WORDS)
 
 
 def _ranks(values: list[float]) -> list[int]:
