@@ -76,6 +76,13 @@ def sample_home(indexed_sample, tmp_path, monkeypatch) -> Home:
     return Home(target)
 
 
+@pytest.fixture
+def sample_assistant(sample_home, embedder):
+    assistant = Assistant(sample_home, Config.load(sample_home))
+    assistant.__dict__["embedder"] = embedder
+    return assistant
+
+
 def run_cli(*args: str, home: Home | None = None, input: str | None = None) -> subprocess.CompletedProcess:
     """The real `assistant` command in a subprocess, as a person would run it."""
     env = dict(os.environ)

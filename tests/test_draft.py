@@ -19,13 +19,6 @@ from assistant_plugins.draft import build_prompt, pick_exemplars
 from tests.conftest import cli_json, run_cli
 
 
-@pytest.fixture
-def sample_assistant(sample_home, embedder):
-    assistant = Assistant(sample_home, Config.load(sample_home))
-    assistant.__dict__["embedder"] = embedder
-    return assistant
-
-
 def _recipients(assistant, exemplar) -> list[str]:
     row = assistant.db.execute("SELECT d.recipients FROM chunks c JOIN documents d ON d.id = c.document_id "
                                "WHERE c.id = ?", [exemplar.chunk_id]).fetchone()

@@ -19,12 +19,6 @@ from tests.draft_support import Scripted
 SAM_BUDGET = "<9f2c1a7e.sam@fernhill.example>"  # the sample's inbox/01, Sam's revised budget
 
 
-@pytest.fixture
-def sample(sample_home, embedder) -> Assistant:
-    assistant = Assistant(sample_home, Config.load(sample_home))
-    assistant.__dict__["embedder"] = embedder
-    return assistant
-
 
 class Paster(Scripted):
     """Answers with a greeting, one line of its own, and the whole first past email (an earlier turn) or
@@ -83,31 +77,31 @@ def test_trimming_takes_out_each_sentence_holding_a_long_copy_and_keeps_the_rest
     assert trim_copies(short, [source]) == (short, [])  # 10 words in a row: writing, not pasting
 
 
-def test_a_draft_keeps_no_long_run_pasted_from_an_exemplar(sample):
-    sample.__dict__["generator"] = Paster()
-    result = draft(sample, "tell Sam the alder budget is fine", to="Sam")
-    exemplars = [sample.db.execute("SELECT text FROM chunks WHERE id = ?", [i]).fetchone()[0] for i in result.used]
+def test_a_draft_keeps_no_long_run_pasted_from_an_exemplar(sample_assistant):
+    sample_assistant.__dict__["generator"] = Paster()
+    result = draft(sample_assistant, "tell Sam the alder budget is fine", to="Sam")
+    exemplars = [sample_assistant.db.execute("SELECT text FROM chunks WHERE id = ?", [i]).fetchone()[0] for i in result.used]
     run = CopyIndex(exemplars).longest(result.draft)
     assert run is None or run.length <= MAX_COPIED_WORDS, result.draft
     assert "Quick note on this." in result.draft and result.draft.startswith("Hiya Sam,")
     assert any(r["kind"] == "copy" for r in result.removed)
 
 
-def test_a_reply_that_pastes_the_incoming_email_back_keeps_none_of_it(sample):
-    sample.__dict__["generator"] = Paster(tag="incoming")
-    result = draft(sample, reply_to=SAM_BUDGET)
-    incoming = sample.db.execute("SELECT group_concat(text, ' ') FROM chunks WHERE document_id = (SELECT id FROM "
+def test_a_reply_that_pastes_the_incoming_email_back_keeps_none_of_it(sample_assistant):
+    sample_assistant.__dict__["generator"] = Paster(tag="incoming")
+    result = draft(sample_assistant, reply_to=SAM_BUDGET)
+    incoming = sample_assistant.db.execute("SELECT group_concat(text, ' ') FROM chunks WHERE document_id = (SELECT id FROM "
                                  "documents WHERE json_extract(meta, '$.message_id') = ?)", [SAM_BUDGET]).fetchone()[0]
     run = CopyIndex([incoming]).longest(result.draft)
     assert run is None or run.length <= MAX_COPIED_WORDS, result.draft
     assert "Quick note on this." in result.draft
 
 
-def test_a_reply_without_an_instruction_asks_for_a_reply_in_so_many_words(sample):
+def test_a_reply_without_an_instruction_asks_for_a_reply_in_so_many_words(sample_assistant):
     from tests.draft_support import Recorder
 
-    generator = sample.__dict__["generator"] = Recorder()
-    draft(sample, reply_to=SAM_BUDGET)
+    generator = sample_assistant.__dict__["generator"] = Recorder()
+    draft(sample_assistant, reply_to=SAM_BUDGET)
     user = generator.prompts[0][-1]["content"]
     request = user[user.index("Request from Priya Nandakumar"):]
     assert "Write Priya Nandakumar's reply to Sam Okoye" in request
@@ -122,18 +116,18 @@ def test_content_words_and_coverage():
     assert coverage("We are meeting on Monday", ["meet"]) == 1.0  # an inflected form counts
 
 
-def test_the_store_voice_model_tells_her_mail_from_the_mail_she_received(sample):
-    meter = store_stylometer(sample)
+def test_the_store_voice_model_tells_her_mail_from_the_mail_she_received(sample_assistant):
+    meter = store_stylometer(sample_assistant)
     assert meter.labels == ["me", "others"]
-    hers = sample.db.execute("SELECT text FROM chunks c JOIN documents d ON d.id = c.document_id "
+    hers = sample_assistant.db.execute("SELECT text FROM chunks c JOIN documents d ON d.id = c.document_id "
                              "WHERE d.author_is_me = 1 AND d.kind = 'mail' LIMIT 1").fetchone()[0]
     theirs = "Dear Customer,\n\nYour order #4471 has been confirmed and will ship within 3-5 business days. " \
              "Please retain this email for your records.\n\nRegards,\nGreenleaf Nursery Customer Service"
     assert voice(meter, hers) > voice(meter, theirs)
-    assert store_stylometer(sample) is meter  # fitted once per store state
+    assert store_stylometer(sample_assistant) is meter  # fitted once per store state
 
 
-def test_candidates_keep_the_one_in_her_voice_that_covers_the_request(sample):
+def test_candidates_keep_the_one_in_her_voice_that_covers_the_request(sample_assistant):
     off_topic = ("Dear Sir or Madam,\n\nWe are writing regarding your recent enquiry. Please find our terms "
                  "attached.\n\nKind regards,\nCustomer Service")
     formal = ("Dear Sam,\n\nI am writing to inform you that the alder planting budget has been approved. "
@@ -141,78 +135,78 @@ def test_candidates_keep_the_one_in_her_voice_that_covers_the_request(sample):
               "Priya Nandakumar")
     hers = ("Hiya Sam,\n\nGood news — the alder planting budget is approved, so we can order the whips for the "
             "swale this week. Shout if the numbers look off to you.\n\nOnwards,\nPriya")
-    generator = sample.__dict__["generator"] = Listed([off_topic, formal, hers])
-    result = draft(sample, "tell Sam the alder planting budget is approved", to="Sam", candidates=3)
+    generator = sample_assistant.__dict__["generator"] = Listed([off_topic, formal, hers])
+    result = draft(sample_assistant, "tell Sam the alder planting budget is approved", to="Sam", candidates=3)
     assert generator.calls == 3
     assert result.draft == hers
 
 
-def test_candidates_come_from_the_config_and_a_bad_value_is_one_error(sample):
+def test_candidates_come_from_the_config_and_a_bad_value_is_one_error(sample_assistant):
     from assistant.config import update_config
 
-    update_config(sample.home, lambda doc: doc.setdefault("draft", {}).__setitem__("candidates", 2))
-    assistant = Assistant(sample.home, Config.load(sample.home))
-    assistant.__dict__["embedder"] = sample.embedder
+    update_config(sample_assistant.home, lambda doc: doc.setdefault("draft", {}).__setitem__("candidates", 2))
+    assistant = Assistant(sample_assistant.home, Config.load(sample_assistant.home))
+    assistant.__dict__["embedder"] = sample_assistant.embedder
     generator = assistant.__dict__["generator"] = Listed(["Hiya Sam,\n\nYes.\n\nPriya"] * 2)
     draft(assistant, "say yes to Sam", to="Sam")
     assert generator.calls == 2
     generator = assistant.__dict__["generator"] = Listed(["Hi,\n\nYes."])
     draft(assistant, "say yes to Sam", to="Sam", personalize=False)  # the baseline drafts once
     assert generator.calls == 1
-    update_config(sample.home, lambda doc: doc["draft"].__setitem__("candidates", 0))
+    update_config(sample_assistant.home, lambda doc: doc["draft"].__setitem__("candidates", 0))
     with pytest.raises(UserError, match=r"\[draft\] candidates"):
-        Config.load(sample.home)
+        Config.load(sample_assistant.home)
 
 
-def test_without_a_tone_a_draft_is_told_and_held_to_her_usual_length(sample):
+def test_without_a_tone_a_draft_is_told_and_held_to_her_usual_length(sample_assistant):
     from assistant.profile.refresh import current_style
     from tests.draft_support import Recorder
 
-    words = current_style(sample.db).contexts["email"]["words"]
-    generator = sample.__dict__["generator"] = Recorder()
-    draft(sample, "tell Sam the alder budget is fine", to="Sam")
+    words = current_style(sample_assistant.db).contexts["email"]["words"]
+    generator = sample_assistant.__dict__["generator"] = Recorder()
+    draft(sample_assistant, "tell Sam the alder budget is fine", to="Sam")
     assert f"Length: about {words['median']} words" in generator.prompts[0][-1]["content"]
     assert generator.max_tokens[0] == round(words["p75"] * 1.5) + 24 < 220
-    draft(sample, "tell Sam the alder budget is fine", to="Sam", personalize=False)
+    draft(sample_assistant, "tell Sam the alder budget is fine", to="Sam", personalize=False)
     assert generator.max_tokens[-1] == 220 and "Length:" not in generator.prompts[-1][-1]["content"]
 
 
-def test_a_request_with_more_points_than_her_usual_length_holds_gets_room_for_each(sample):
+def test_a_request_with_more_points_than_her_usual_length_holds_gets_room_for_each(sample_assistant):
     from assistant.profile.refresh import current_style
     from assistant.profile.tone import WORDS_PER_POINT
     from assistant_plugins.draft import request_points
     from tests.draft_support import Recorder
 
-    words = current_style(sample.db).contexts["email"]["words"]
+    words = current_style(sample_assistant.db).contexts["email"]["words"]
     request = ("tell Sam the alder budget is fine, the whips arrive Tuesday, the swale survey slipped, Leo "
                "drives the trailer, the nursery invoice doubled, compost delivery Friday, planting starts Monday")
     needed = WORDS_PER_POINT * len(request_points(request))
     assert needed > words["p75"]  # more to say than even her longer emails hold
-    generator = sample.__dict__["generator"] = Recorder()
-    draft(sample, request, to="Sam")
+    generator = sample_assistant.__dict__["generator"] = Recorder()
+    draft(sample_assistant, request, to="Sam")
     assert f"Length: about {needed} words, enough for each point" in generator.prompts[0][-1]["content"]
     assert generator.max_tokens[0] == round(needed * 1.5) + 24
 
 
-def test_a_draft_its_budget_cut_short_ends_at_its_last_whole_sentence(sample):
+def test_a_draft_its_budget_cut_short_ends_at_its_last_whole_sentence(sample_assistant):
     from assistant.prompt.draft import end_at_sentence
     from tests.draft_support import Recorder
 
     cut = "Hiya Sam,\n\nThe budget is fine. We can order the whips this week and"
     assert end_at_sentence(cut) == "Hiya Sam,\n\nThe budget is fine."
     assert end_at_sentence("Hiya Sam,\n\nAll fine.\n\nOnwards,\nPriya") == "Hiya Sam,\n\nAll fine.\n\nOnwards,\nPriya"
-    sample.__dict__["generator"] = Recorder(cut + " then" * 300)
-    assert draft(sample, "tell Sam the alder budget is fine", to="Sam").draft == "Hiya Sam,\n\nThe budget is fine."
-    sample.__dict__["generator"] = Recorder("Hiya Sam,\n\nfine by me see you friday at the yard")
-    assert draft(sample, "say yes", to="Sam").draft.endswith("see you friday at the yard")  # ended, not cut
+    sample_assistant.__dict__["generator"] = Recorder(cut + " then" * 300)
+    assert draft(sample_assistant, "tell Sam the alder budget is fine", to="Sam").draft == "Hiya Sam,\n\nThe budget is fine."
+    sample_assistant.__dict__["generator"] = Recorder("Hiya Sam,\n\nfine by me see you friday at the yard")
+    assert draft(sample_assistant, "say yes", to="Sam").draft.endswith("see you friday at the yard")  # ended, not cut
 
 
-def test_a_greeting_placeholder_copied_from_the_style_notes_becomes_the_name_or_goes(sample):
+def test_a_greeting_placeholder_copied_from_the_style_notes_becomes_the_name_or_goes(sample_assistant):
     from tests.draft_support import Recorder
 
-    sample.__dict__["generator"] = Recorder("Hiya NAME,\n\nFriday works.\n\nOnwards,\nPriya")
-    assert draft(sample, "say Friday works", to="Sam").draft.startswith("Hiya Sam,\n")
-    assert draft(sample, "say Friday works").draft.startswith("Hiya,\n")
+    sample_assistant.__dict__["generator"] = Recorder("Hiya NAME,\n\nFriday works.\n\nOnwards,\nPriya")
+    assert draft(sample_assistant, "say Friday works", to="Sam").draft.startswith("Hiya Sam,\n")
+    assert draft(sample_assistant, "say Friday works").draft.startswith("Hiya,\n")
 
 
 def test_a_candidate_that_lists_the_request_back_is_never_kept():

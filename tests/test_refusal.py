@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.config import Config
-from assistant.core import Assistant
 from assistant.generation.refusal import RefusalGate, asks_to_decline, refuses
 from assistant_plugins.draft import MAX_RETRIES, draft
 from assistant_plugins.draft.choose import pick
@@ -85,19 +83,13 @@ class Answers(Scripted):
             yield reply[at:at + 4]
 
 
-@pytest.fixture
-def sample(sample_home, embedder) -> Assistant:
-    assistant = Assistant(sample_home, Config.load(sample_home))
-    assistant.__dict__["embedder"] = embedder
-    return assistant
 
-
-def test_a_refusal_is_never_shown_and_the_model_is_stopped_and_asked_again(sample):
+def test_a_refusal_is_never_shown_and_the_model_is_stopped_and_asked_again(sample_assistant):
     refusal = QWEN_REFUSALS[0] + " If you have any other questions, feel free to ask. " * 20
-    sample.__dict__["generator"] = model = Answers(refusal, "Hiya Sam,\n\nFriday morning works for the site visit.")
+    sample_assistant.__dict__["generator"] = model = Answers(refusal, "Hiya Sam,\n\nFriday morning works for the site visit.")
     shown: list[str] = []
     terminal = SentenceStream(shown.append)
-    result = draft(sample, "ask Sam to move Thursday's site visit to Friday morning", to="Sam", on_text=terminal)
+    result = draft(sample_assistant, "ask Sam to move Thursday's site visit to Friday morning", to="Sam", on_text=terminal)
     terminal.finish(result.draft)
     assert model.asked == 2 and result.declined == [QWEN_REFUSALS[0]]
     assert model.pieces < len(refusal) // 4  # stopped after its first sentence, not written to the end
@@ -105,17 +97,17 @@ def test_a_refusal_is_never_shown_and_the_model_is_stopped_and_asked_again(sampl
     assert "".join(shown).strip() == result.draft
 
 
-def test_a_model_that_keeps_refusing_gets_its_last_answer_kept(sample):
-    sample.__dict__["generator"] = model = Answers(QWEN_REFUSALS[1])
-    result = draft(sample, "ask Sam to move Thursday's site visit to Friday morning", to="Sam")
+def test_a_model_that_keeps_refusing_gets_its_last_answer_kept(sample_assistant):
+    sample_assistant.__dict__["generator"] = model = Answers(QWEN_REFUSALS[1])
+    result = draft(sample_assistant, "ask Sam to move Thursday's site visit to Friday morning", to="Sam")
     assert model.asked == MAX_RETRIES + 1 and len(result.declined) == MAX_RETRIES
     assert result.draft == QWEN_REFUSALS[1]  # not hidden: the person sees what the model said
 
 
-def test_a_request_to_decline_and_the_baseline_are_drafted_as_written(sample):
+def test_a_request_to_decline_and_the_baseline_are_drafted_as_written(sample_assistant):
     for request, personalize in (("tell Sam I can't help with that", True), ("ask Sam about Friday", False)):
-        sample.__dict__["generator"] = model = Answers("I'm sorry, but I can't help with that.", "Not this.")
-        assert draft(sample, request, to="Sam", personalize=personalize).draft.endswith("I can't help with that.")
+        sample_assistant.__dict__["generator"] = model = Answers("I'm sorry, but I can't help with that.", "Not this.")
+        assert draft(sample_assistant, request, to="Sam", personalize=personalize).draft.endswith("I can't help with that.")
         assert model.asked == 1
 
 

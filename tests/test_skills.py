@@ -7,8 +7,6 @@ from email.message import EmailMessage
 
 import pytest
 
-from assistant.config import Config
-from assistant.core import Assistant
 from assistant.ingest.pipeline import index_paths
 from assistant.prompt.chat import NOT_FOUND, Passage
 from assistant.store import connect
@@ -20,13 +18,6 @@ from tests.conftest import SAMPLE, cli_json, run_cli
 KNOWN = "When does Meera land in Portland?"
 UNKNOWABLE = ["How much did my car insurance cost last year?", "Who is my dentist?"]
 MARCUS_PROMISE = "I'll sketch out a revised plan by next Friday."
-
-
-@pytest.fixture
-def sample_assistant(sample_home, embedder):
-    assistant = Assistant(sample_home, Config.load(sample_home))
-    assistant.__dict__["embedder"] = embedder
-    return assistant
 
 
 def _mail(tmp_path, folder: str, name: str, sender: str, to: str, date: str, subject: str, body: str):
