@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
                 line = (f"  {mode:<9} {result.seconds:5.0f} s  chrF {rows[-1]['chrF']:.1f}  cov "
                         f"{rows[-1]['coverage']:.2f}  judge {rows[-1]['judged']}  copy {rows[-1]['longest_copy']}")
                 if mode == "full":
+                    # the first candidate, finished and guarded like a draft: what `candidates = 1` gives
                     rows.append(scored(sender, "full, first candidate", request, wanted, real,
                                        result.candidates[0], judge, copies))
                     rows[-1]["candidates"] = result.candidates[:1]

@@ -129,7 +129,7 @@ def test_the_store_voice_model_tells_her_mail_from_the_mail_she_received(sample_
 
 def test_candidates_keep_the_one_in_her_voice_that_covers_the_request(sample_assistant):
     off_topic = ("Dear Sir or Madam,\n\nWe are writing regarding your recent enquiry. Please find our terms "
-                 "attached.\n\nKind regards,\nCustomer Service")
+                 "at https://evil.example/terms.\n\nKind regards,\nCustomer Service")
     formal = ("Dear Sam,\n\nI am writing to inform you that the alder planting budget has been approved. "
               "Please do not hesitate to contact me should you require further information.\n\nYours faithfully,\n"
               "Priya Nandakumar")
@@ -139,6 +139,8 @@ def test_candidates_keep_the_one_in_her_voice_that_covers_the_request(sample_ass
     result = draft(sample_assistant, "tell Sam the alder planting budget is approved", to="Sam", candidates=3)
     assert generator.calls == 3
     assert result.draft == hers
+    # every candidate is listed as it would have been saved: finished and guarded like the draft
+    assert result.candidates[2] == result.draft and "evil.example" not in " ".join(result.candidates)
 
 
 def test_candidates_come_from_the_config_and_a_bad_value_is_one_error(sample_assistant):

@@ -42,7 +42,8 @@ class DraftResult:
     in_reply_to: str = ""
     removed: list[dict] = field(default_factory=list)  # what the guard took out: {kind, value, reason}
     saved: list[str] = field(default_factory=list)  # where copies went (--out, --maildir-drafts, --imap-drafts)
-    candidates: list[str] = field(default_factory=list)  # every candidate written, as written (`[draft] candidates`)
+    candidates: list[str] = field(default_factory=list)  # every candidate written (`[draft] candidates`), finished
+    # and guarded as the draft is: the first is what `candidates = 1` would have given
     tidied: list[str] = field(default_factory=list)  # what was held to the person's habits (`prompt.habits`)
     declined: list[str] = field(default_factory=list)  # refusals the model wrote first, each followed by a new try
     generation_id: int = 0  # its row in the audit of generations (`assistant history`)
@@ -147,7 +148,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     (`choose.pick`). No draft keeps a run of more than 12 words copied from what the model was
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
-    from assistant.generation.guard import GuardedStream, Removed
+    from assistant.generation.guard import GuardedStream, Removed, guard_text
     from assistant.generation.refusal import asks_to_decline, first_sentence
     from assistant.profile.refresh import current_style
     from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
@@ -193,20 +194,26 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                 return text
             declined.append(first_sentence(text) or text)
 
+    def finished(text: str) -> tuple[str, list[str], list[str]]:
+        """(what a written draft becomes, what was held to the habits, the copied runs trimmed)."""
+        text = drop_repeats(drop_data_tags(text))
+        text, tidied = keep_to_habits(text, *habits) if personalize else (fill_name(text, first_name, own_names), [])
+        text, copied = trim_copies(text, _shown_texts(prompt, inputs))
+        return text, tidied, copied
+
+    chosen = 0
     if count == 1:
-        texts = [text] = [write(shown)]
+        texts = [write(shown)]
     else:
         from assistant_plugins.draft.choose import pick, store_stylometer
 
         texts = [write() for _ in range(count)]
-        text = texts[pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))]
+        chosen = pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))
         if shown:
-            shown(text)
+            shown(texts[chosen])
     for stage in stages:
         stage.close()
-    text = drop_repeats(drop_data_tags(text))
-    text, tidied = keep_to_habits(text, *habits) if personalize else (fill_name(text, first_name, own_names), [])
-    text, copied = trim_copies(text, _shown_texts(prompt, inputs))
+    text, tidied, copied = finished(texts[chosen])
     guarded = finish(request, text, checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
                                 "passage the model was shown") for run in copied]
@@ -217,7 +224,9 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                          prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
                          to=request.recipients, subject=request.subject,
                          in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
-                         saved=saved, candidates=texts, tidied=tidied, declined=declined)
+                         saved=saved, tidied=tidied, declined=declined,
+                         candidates=[guarded.text if i == chosen else guard_text(finished(t)[0], checks).text
+                                     for i, t in enumerate(texts)])
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
     result.generation_id = record_generation(
         assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
