@@ -225,6 +225,38 @@ def markdown(table: list[dict], ceiling: dict, sampled: int) -> str:
     return "\n".join(lines)
 
 
+def plot(data: dict, path: Path) -> Path:
+    """The table as bars, one group per measure, one bar per mode, with the goals and the judge's
+    ceiling drawn across: easier to take in than the table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measures = (("chrF", "chrF ÷ 100", 100), ("ROUGE-L", "ROUGE-L", 1), ("attribution", "attribution", 1),
+                ("coverage", "coverage", 1))
+    table = data["table"]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / max(1, len(table))
+    for i, row in enumerate(table):
+        xs = [m + (i - (len(table) - 1) / 2) * width for m in range(len(measures))]
+        ax.bar(xs, [row[key] / scale for key, _, scale in measures], width, label=row["mode"])
+    for m, (key, _, _) in enumerate(measures):
+        if key in ("attribution", "coverage"):
+            ax.hlines(0.5, m - 0.45, m + 0.45, colors="black", linestyles="dashed", linewidth=1)
+        if key == "attribution":
+            ax.hlines(data["ceiling"]["sampled"], m - 0.45, m + 0.45, colors="grey", linestyles="dotted", linewidth=1.5)
+    ax.set_xticks(range(len(measures)), [label for _, label, _ in measures])
+    ax.set_ylim(0, 1)
+    emails = len({(r["sender"], r["real"]) for r in data["rows"]})
+    ax.set_title(f"Drafts of {emails} held-out Enron emails (dashed: goal 0.5; dotted: judge on the real emails)")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-sender", type=int, default=3, help="held-out emails drafted per sender")
@@ -236,10 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, help="drafts per request in the full modes (default: the "
                         "shipped `[draft] candidates`)")
     parser.add_argument("--out", type=Path, default=RESULTS / "draft_quality.json")
-    parser.add_argument("--report", type=Path, metavar="JSON", help="print the table of a saved (or running) run")
+    parser.add_argument("--report", type=Path, metavar="JSON", help="print the table of a saved (or running) run "
+                        "and draw its plot beside it (JSON with .png)")
     args = parser.parse_args(argv)
     if args.report:
-        print(report(json.loads(args.report.read_text())))
+        data = json.loads(args.report.read_text())
+        print(report(data))
+        print(f"plot: {plot(data, args.report.with_suffix('.png'))}")
         return 0
     root = datasets_dir()
     if root is None:
@@ -290,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
                     rows[-1]["candidates"] = result.candidates[:1]
                 print(line, flush=True)
             save(args.out, args, ceiling, rows)
-    print(report(save(args.out, args, ceiling, rows)))
+    data = save(args.out, args, ceiling, rows)
+    print(report(data))
+    print(f"plot: {plot(data, args.out.with_suffix('.png'))}")
     return 0
 
 
