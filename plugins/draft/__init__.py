@@ -24,7 +24,7 @@ MAX_EXEMPLARS = 3
 MAX_POINTS = 12  # content words of the request listed as points to cover
 REQUEST_VERBS = {"write", "email", "draft", "ask", "tell", "reply"}  # how a request is put, not what it is about
 MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
-MAX_RETRIES = 2  # new tries after a refusal; the try after them is kept whatever it says
+MAX_RETRIES = 2  # new tries after an answer that is no draft; the try after them is kept whatever it says
 
 
 @dataclass
@@ -45,7 +45,7 @@ class DraftResult:
     candidates: list[str] = field(default_factory=list)  # every candidate written (`[draft] candidates`), finished
     # and guarded as the draft is: the first is what `candidates = 1` would have given
     tidied: list[str] = field(default_factory=list)  # what was held to the person's habits (`prompt.habits`)
-    declined: list[str] = field(default_factory=list)  # refusals the model wrote first, each followed by a new try
+    retried: list[str] = field(default_factory=list)  # answers that were no draft (`no_draft`), each written again
     generation_id: int = 0  # its row in the audit of generations (`assistant history`)
 
 
@@ -149,11 +149,12 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown (`copying.trim_copies`)."""
     from assistant.generation.copying import trim_copies
     from assistant.generation.guard import GuardedStream, Removed, guard_text
-    from assistant.generation.refusal import asks_to_decline, first_sentence
+    from assistant.generation.no_draft import NoDraftGate, asks_to_decline, first_sentence
     from assistant.profile.refresh import current_style
     from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
     from assistant.prompt.habits import HabitStream, keep_to_habits, own_phrase_checker
     from assistant.store.audit import record_generation
+    from assistant_plugins.draft.choose import content_words
     from assistant_plugins.draft.request import finish, prepare, trusted
 
     started = time.perf_counter()
@@ -183,16 +184,17 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
             stages.insert(0, HabitStream(stages[0], *habits))
         stages.insert(0, EchoFilter(stages[0]))
     shown = stages[0] if stages else None
-    declined: list[str] = []  # the refusals written instead of a draft (`refusal`), each followed by a new try
-    gated = personalize and chat and not asks_to_decline(request.instruction)
+    retried: list[str] = []  # answers that were no draft (a refusal, the request echoed), each written again
+    wanted = content_words(request.instruction)
 
     def write(show=None) -> str:
         for attempt in range(MAX_RETRIES + 1):  # the last try is kept whatever it says
-            text, refused = _write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), show,
-                                   gated and attempt < MAX_RETRIES)
-            if not refused:
+            gate = (NoDraftGate(show, wanted, not asks_to_decline(request.instruction))
+                    if personalize and chat and attempt < MAX_RETRIES else None)
+            text = _write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), show, gate)
+            if not (gate and gate.rejected):
                 return text
-            declined.append(first_sentence(text) or text)
+            retried.append(first_sentence(text) or text)
 
     def finished(text: str) -> tuple[str, list[str], list[str]]:
         """(what a written draft becomes, what was held to the habits, the copied runs trimmed)."""
@@ -224,7 +226,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
                          prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
                          to=request.recipients, subject=request.subject,
                          in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
-                         saved=saved, tidied=tidied, declined=declined,
+                         saved=saved, tidied=tidied, retried=retried,
                          candidates=[guarded.text if i == chosen else guard_text(finished(t)[0], checks).text
                                      for i, t in enumerate(texts)])
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
@@ -236,16 +238,14 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
 
 
 def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[str], shown=None,
-           gated: bool = False) -> tuple[str, bool]:
-    """(one draft from `prompt`, whether it was a refusal), passed piece by piece to `shown` when
-    given; one that ran out of tokens ends at its last whole sentence. The model is kept from
-    pasting the texts it was shown (`avoid`) as it writes, where its backend allows. `gated`: an
-    answer whose first sentence refuses to write is stopped there and none of it is shown
-    (`refusal.RefusalGate`)."""
-    from assistant.generation.refusal import RefusalGate
+           gate=None) -> str:
+    """One draft from `prompt`, passed piece by piece to `shown` when given; one that ran out of
+    tokens ends at its last whole sentence. The model is kept from pasting the texts it was shown
+    (`avoid`) as it writes, where its backend allows. With a `gate` (a `no_draft.NoDraftGate` in
+    front of `shown`), an answer whose first sentence is no draft is stopped there, none of it
+    shown, and `gate.rejected` says so."""
     from assistant.prompt.draft import COMPLETION_STOPS, end_at_sentence, unwrap_echo
 
-    gate = RefusalGate(shown) if gated else None
     shown = gate or shown
     if shown and prompt.opening:
         shown(prompt.opening)
@@ -259,16 +259,14 @@ def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[s
         written.append(piece)
         if shown:
             shown(piece)
-        if gate and gate.refused:
+        if gate and gate.rejected:
             pieces.close()  # stops the model; its context stays usable
             break
     if gate:
         gate.close()
     text = unwrap_echo(prompt.opening + "".join(written)).strip()
-    if gate and gate.refused:
-        return text, True
     cut = generator.count_tokens("".join(written)) >= max_tokens - 1  # the budget ran out, maybe mid-sentence
-    return (end_at_sentence(text) if cut else text), False
+    return end_at_sentence(text) if cut and not (gate and gate.rejected) else text
 
 
 def _first_name(assistant, to: str | None) -> str:
@@ -324,7 +322,7 @@ def register_commands(cli):
     @click.option("--imap-drafts", metavar="ACCOUNT", help="Also save it in the Drafts folder of this IMAP account.")
     @click.option("--json", "as_json", is_flag=True,
                   help="Print {draft, used, model, seconds, to, subject, in_reply_to, removed, saved, tidied, "
-                       "declined} when the draft is done (no streaming).")
+                       "retried} when the draft is done (no streaming).")
     @click.option("--no-personalization", is_flag=True,
                   help="Draft from the request alone: no exemplars, no style notes.")
     @click.option("--max-tokens", default=220, show_default=True, help="Longest draft, in tokens.")
@@ -403,7 +401,7 @@ def explain_text(result: DraftResult) -> str:
     lines.append(f"  {'total':<10} {sum(row['tokens'] for row in result.explain):>6}")
     lines += [f"Left out: {note}" for note in result.trimmed]
     lines += [f"Held to your habits: {note}" for note in result.tidied]
-    lines += [f"Declined, written again: '{refusal[:80]}'" for refusal in result.declined]
+    lines += [f"No draft, written again: '{answer[:80]}'" for answer in result.retried]
     cache = result.prefix_cache
     if cache.get("tokens"):
         where = {"memory": "already in the model's context", "disk": "loaded from the saved state",

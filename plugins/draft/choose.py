@@ -10,9 +10,9 @@ of the system's own scores, summed as ranks so neither scale dominates:
 - coverage: the share of the request's content words the candidate uses.
 
 A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
-echoes the prompt's data tags, lists the request's words back as a comma or semicolon list
-(which scores full coverage and says nothing), or refuses to write, ranks below every one that
-does not.
+echoes the prompt's data tags, lists the request's words back (a comma or semicolon list, or the
+words strung together: these score full coverage and say nothing), or refuses to write, ranks
+below every one that does not.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import random
 import re
 
 from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
-from assistant.generation.refusal import refuses
+from assistant.generation.no_draft import echoes, refuses
 
 SAMPLE = 120  # texts per side the voice model is fitted on: enough for a stable centroid, ~1 s
 _CONTENT = re.compile(r"[a-z][a-z'-]*[a-z]")
@@ -96,18 +96,19 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> in
         return 0
     wanted = content_words(instruction)
     copies = CopyIndex(shown)
-    pasted = [not_writing(c, copies) for c in candidates]
+    pasted = [not_writing(c, copies, wanted) for c in candidates]
     by_voice = _ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
     by_coverage = _ranks([coverage(c, wanted) for c in candidates])
     return min(range(len(candidates)), key=lambda i: (pasted[i], by_voice[i] + by_coverage[i], by_voice[i]))
 
 
-def not_writing(candidate: str, copies: CopyIndex) -> bool:
+def not_writing(candidate: str, copies: CopyIndex, wanted: list[str] = ()) -> bool:
     """A candidate that pastes more than `MAX_COPIED_WORDS` words of `copies`, echoes the prompt's
-    data tags, lists the request's words back as a list, or refuses to write (`refusal.refuses`)."""
+    data tags, lists the request's words back (as a list, or strung together: `no_draft.echoes`
+    with the request's `wanted` words), or refuses to write (`no_draft.refuses`)."""
     run = copies.longest(candidate)
     return (_DATA_TAG.search(candidate) is not None or _LISTED.search(candidate) is not None
-            or refuses(candidate) or (run.length if run else 0) > MAX_COPIED_WORDS)
+            or echoes(candidate, list(wanted)) or refuses(candidate) or (run.length if run else 0) > MAX_COPIED_WORDS)
 
 
 def _ranks(values: list[float]) -> list[int]:

@@ -1,17 +1,18 @@
-"""A model that refuses to write is stopped at its first sentence and asked again (`generation.refusal`).
+"""An answer that is no draft (a refusal, the request echoed) is stopped at its first sentence and
+written again (`generation.no_draft`).
 
-The refusals are the ones Qwen2.5-1.5B-instruct wrote for held-out Enron requests. The model
-here is scripted: the tests are about the gate and the retries, which no real model refuses on
-demand for.
+The refusals and the echo are what Qwen2.5-1.5B-instruct wrote for held-out Enron requests. The
+model here is scripted: the tests are about the gate and the retries, and no real model refuses
+on demand.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.generation.refusal import RefusalGate, asks_to_decline, refuses
+from assistant.generation.no_draft import NoDraftGate, asks_to_decline, echoes, refuses
 from assistant_plugins.draft import MAX_RETRIES, draft
-from assistant_plugins.draft.choose import pick
+from assistant_plugins.draft.choose import content_words, pick
 from assistant_plugins.draft.terminal import SentenceStream
 from tests.draft_support import Scripted
 
@@ -46,20 +47,37 @@ def test_a_request_to_decline_is_not_gated():
     assert not asks_to_decline("ask Sam to move Thursday's site visit to Friday morning")
 
 
-def test_the_gate_shows_nothing_until_the_first_sentence_shows_it_is_no_refusal():
+ECHO_REQUEST = ("Write an email about: designated, dual, serial, turbine, generator, enchilada, handy, liability, "
+                "allocation, retention, intending, fax")
+ECHO = "Designated dual serial turbine generator enchilada handy liability allocation retention intending fax.Kay"
+
+
+def test_the_request_strung_together_is_an_echo_and_a_sentence_using_its_words_is_not():
+    wanted = content_words(ECHO_REQUEST)
+    assert echoes(ECHO, wanted)
+    assert not echoes("The dual turbine generator sets have no designated site yet; the serial numbers are in the "
+                      "list. Liability allocation and retention follow the usual terms, and I'll fax the rest.", wanted)
+
+
+def test_the_gate_shows_nothing_until_the_first_sentence_shows_it_is_a_draft():
     shown: list[str] = []
-    gate = RefusalGate(shown.append)
+    gate = NoDraftGate(shown.append, [])
     for piece in ["<email>\nI'm sor", "ry, but I can", "'t assist with that request."]:
         gate(piece)
-        assert shown == [] and not gate.refused
+        assert shown == [] and not gate.rejected
     gate(" Anything else?")
-    assert gate.refused and shown == []
+    assert gate.rejected and shown == []
     shown.clear()
-    gate = RefusalGate(shown.append)
+    gate = NoDraftGate(shown.append, content_words(ECHO_REQUEST))
+    for at in range(0, len(ECHO), 5):
+        gate(ECHO[at:at + 5])
+    gate.close()
+    assert gate.rejected and shown == []
+    gate = NoDraftGate(shown.append, [])
     for piece in ["Hiya Sam", ",\n", "Friday works."]:
         gate(piece)
     gate.close()
-    assert "".join(shown) == "Hiya Sam,\nFriday works." and not gate.refused
+    assert "".join(shown) == "Hiya Sam,\nFriday works." and not gate.rejected
 
 
 class Answers(Scripted):
@@ -91,7 +109,7 @@ def test_a_refusal_is_never_shown_and_the_model_is_stopped_and_asked_again(sampl
     terminal = SentenceStream(shown.append)
     result = draft(sample_assistant, "ask Sam to move Thursday's site visit to Friday morning", to="Sam", on_text=terminal)
     terminal.finish(result.draft)
-    assert model.asked == 2 and result.declined == [QWEN_REFUSALS[0]]
+    assert model.asked == 2 and result.retried == [QWEN_REFUSALS[0]]
     assert model.pieces < len(refusal) // 4  # stopped after its first sentence, not written to the end
     assert result.draft.startswith("Hiya Sam,\n\nFriday morning works") and "sorry" not in "".join(shown).lower()
     assert "".join(shown).strip() == result.draft
@@ -100,7 +118,7 @@ def test_a_refusal_is_never_shown_and_the_model_is_stopped_and_asked_again(sampl
 def test_a_model_that_keeps_refusing_gets_its_last_answer_kept(sample_assistant):
     sample_assistant.__dict__["generator"] = model = Answers(QWEN_REFUSALS[1])
     result = draft(sample_assistant, "ask Sam to move Thursday's site visit to Friday morning", to="Sam")
-    assert model.asked == MAX_RETRIES + 1 and len(result.declined) == MAX_RETRIES
+    assert model.asked == MAX_RETRIES + 1 and len(result.retried) == MAX_RETRIES
     assert result.draft == QWEN_REFUSALS[1]  # not hidden: the person sees what the model said
 
 
@@ -111,7 +129,14 @@ def test_a_request_to_decline_and_the_baseline_are_drafted_as_written(sample_ass
         assert model.asked == 1
 
 
-def test_a_refusing_candidate_is_never_picked():
+def test_an_echo_is_written_again_too(sample_assistant):
+    sample_assistant.__dict__["generator"] = model = Answers(ECHO, "Hiya Chris,\n\nNo designated site yet.")
+    result = draft(sample_assistant, ECHO_REQUEST)
+    assert model.asked == 2 and result.retried == [ECHO] and result.draft.endswith("No designated site yet.")
+
+
+def test_a_candidate_that_refuses_or_echoes_is_never_picked():
     from assistant.profile.stylometry import Stylometer
 
     assert pick([QWEN_REFUSALS[2], "Friday works."], "say Friday works", Stylometer(), []) == 1
+    assert pick([ECHO, "No designated site yet."], ECHO_REQUEST, Stylometer(), []) == 1

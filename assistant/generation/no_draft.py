@@ -1,11 +1,13 @@
-"""An answer that is a refusal, caught at its first sentence.
+"""An answer that is no draft, caught at its first sentence: a refusal, or the request echoed.
 
 A small instruction model now and then answers a request to write an email with "I'm sorry, but
 I can't assist with that request." (Qwen2.5-1.5B did for 3 of 36 candidates on the Enron
-development emails): that is not a draft. `RefusalGate` holds a streamed answer until its first
-sentence is written; a refusal is never shown and the writer stops there and writes again. A
-request that itself asks to decline something ("tell Sam I can't help with that") is not gated:
-there such a sentence is the draft (`asks_to_decline`).
+development emails), or with the request's words strung together ("Designated dual serial
+turbine generator enchilada handy liability …"): neither is a draft. `NoDraftGate` holds a
+streamed answer until its first sentence is written; such an answer is never shown, and the
+writer stops the model there and writes again. A request that itself asks to decline something
+("tell Sam I can't help with that") is not checked for refusals: there such a sentence is the
+draft (`asks_to_decline`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ _REFUSAL = re.compile(
 _DECLINING = re.compile(r"\b(?:can['’]?t|cannot|unable|declin\w*|refus\w*|sorry|apologi[sz]\w*)\b", re.I)
 _TAG = re.compile(r"^\s*<email\b[^>\n]*>")  # an echoed quoting tag before the answer
 _FIRST = re.compile(r"[.!?](?=\s)|\n")  # where the first sentence (or line) ends
-MAX_HELD = 300  # characters: an answer with no sentence end by then is no refusal
+MAX_HELD = 300  # characters: an answer with no sentence end by then is decided on what it has
+ECHO_RUN = 6  # the request's words in a row, in its order, nothing between: the request written back
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]")  # as `choose.content_words` reads words
 
 
 def first_sentence(text: str, written: bool = True) -> str | None:
@@ -40,20 +44,39 @@ def refuses(text: str) -> bool:
     return bool(first) and _REFUSAL.fullmatch(first) is not None
 
 
+def echoes(text: str, wanted: list[str]) -> bool:
+    """Whether `text` strings `ECHO_RUN` or more of the request's content words (`wanted`, in the
+    request's order) together with nothing between them: the request written back, not a sentence."""
+    order = {word: i for i, word in enumerate(wanted)}
+    run, last = 0, -1
+    for word in _WORD.findall(text.lower()):
+        at = order.get(word)
+        run, last = (run + 1, at) if at is not None and at > last else ((1, at) if at is not None else (0, -1))
+        if run >= ECHO_RUN:
+            return True
+    return False
+
+
+def no_draft(text: str, wanted: list[str], check_refusal: bool = True) -> bool:
+    """Whether the answer opens with no draft: a refusal (when `check_refusal`) or the request echoed."""
+    first = first_sentence(text) or ""
+    return (check_refusal and _REFUSAL.fullmatch(first) is not None) or echoes(first, wanted)
+
+
 def asks_to_decline(request: str) -> bool:
     """Whether the request asks to say no or sorry: then a refusal-like sentence is what was asked for."""
     return _DECLINING.search(request) is not None
 
 
-class RefusalGate:
-    """Pieces of an answer on to `show` once its first sentence shows it is no refusal; `refused`
-    turns true (and nothing is shown) when it is one: the writer then stops the model."""
+class NoDraftGate:
+    """Pieces of an answer on to `show` once its first sentence shows it is a draft (`no_draft`);
+    `rejected` turns true (and nothing is shown) when it is none: the writer then stops the model."""
 
-    def __init__(self, show: Callable[[str], None] | None = None) -> None:
-        self.show = show
+    def __init__(self, show: Callable[[str], None] | None, wanted: list[str], check_refusal: bool = True) -> None:
+        self.show, self.wanted, self.check_refusal = show, wanted, check_refusal
         self.held = ""
         self.open = False
-        self.refused = False
+        self.rejected = False
 
     def __call__(self, piece: str) -> None:
         if self.open:
@@ -64,8 +87,8 @@ class RefusalGate:
             self._decide()
 
     def _decide(self) -> None:
-        self.refused = refuses(self.held)
-        if not self.refused:
+        self.rejected = no_draft(self.held, self.wanted, self.check_refusal)
+        if not self.rejected:
             self.open = True
             self._pass(self.held)
 
@@ -75,5 +98,5 @@ class RefusalGate:
 
     def close(self) -> None:
         """The answer ended: one too short to have shown its first sentence is decided now."""
-        if not self.open and not self.refused:
+        if not self.open and not self.rejected:
             self._decide()
