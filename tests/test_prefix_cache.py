@@ -135,16 +135,19 @@ def test_the_draft_streams_what_it_returns_and_the_daemon_path_starts_warm(small
 @pytest.mark.slow
 def test_ctrl_c_stops_a_streaming_draft_with_exit_130_and_no_traceback(small_home):
     env = dict(os.environ, ASSISTANT_HOME=str(small_home.root))
-    process = subprocess.Popen([sys.executable, "-m", "assistant", "draft", "write a long update for Sam about "
-                                "every planting bed", "--to", "Sam", "--max-tokens", "2000", "--tone", "longer"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    first = process.stdout.read(1)  # the first streamed sentence: generation is under way
-    assert first, process.stderr.read().decode()
-    process.send_signal(signal.SIGINT)
-    try:
-        _, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    for _ in range(3):  # a draft that ended before the signal landed (a loaded machine) is drafted again
+        process = subprocess.Popen([sys.executable, "-m", "assistant", "draft", "write a long update for Sam about "
+                                    "every planting bed", "--to", "Sam", "--max-tokens", "2000", "--tone", "longer"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        first = process.stdout.read(1)  # the first streamed sentence: generation is under way
+        assert first, process.stderr.read().decode()
+        process.send_signal(signal.SIGINT)
+        try:
+            _, err = process.communicate(timeout=120)
+        finally:
+            process.kill()
+        if process.returncode != 0:
+            break
     assert process.returncode == 130, err.decode()
     assert b"Traceback" not in err and b"Stopped" in err
     assert not [p for p in (small_home.cache_dir / "prefix").iterdir() if not p.name.endswith(".kv")]
