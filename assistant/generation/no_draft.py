@@ -59,8 +59,7 @@ def echoes(text: str, wanted: list[str]) -> bool:
 
 def no_draft(text: str, wanted: list[str], check_refusal: bool = True) -> bool:
     """Whether the answer opens with no draft: a refusal (when `check_refusal`) or the request echoed."""
-    first = first_sentence(text) or ""
-    return (check_refusal and _REFUSAL.fullmatch(first) is not None) or echoes(first, wanted)
+    return (check_refusal and refuses(text)) or echoes(first_sentence(text) or "", wanted)
 
 
 def asks_to_decline(request: str) -> bool:

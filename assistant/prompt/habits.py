@@ -130,9 +130,8 @@ class HabitStream:
         if not filled:
             return len(self.lines)
         last = self.lines[filled[-1]].strip()
-        words = re.findall(r"[^\W\d_]+", last.lower())
         if not (_CLOSING.match(last) or _NAME_LINE.match(last)
-                or (words and len(words) <= 3 and all(w in {n.lower() for n in self.own_names} for w in words))):
+                or _own_name_line(last, {name.lower() for name in self.own_names})):
             return len(self.lines)
         if len(filled) > 1 and _CLOSING.match(self.lines[filled[-2]].strip()):
             return filled[-2]
@@ -227,8 +226,13 @@ def _closing_block(filled: list[str], names: set[str]) -> int:
     above = _CLOSING.match(filled[-2])
     if above and above[1] in ("", ",") and _NAME_LINE.match(last):  # "Thanks!" above a name is a sentence
         return 2
-    words = re.findall(r"[^\W\d_]+", last.lower())
-    return 1 if words and len(words) <= 3 and all(word in names for word in words) else 0
+    return 1 if _own_name_line(last, names) else 0
+
+
+def _own_name_line(line: str, names: set[str]) -> bool:
+    """A line of three words at most, each a word of the person's name (`names`, lower case)."""
+    words = re.findall(r"[^\W\d_]+", line.lower())
+    return bool(words) and len(words) <= 3 and all(word in names for word in words)
 
 
 def own_phrase_checker(db) -> Callable[[str], bool]:

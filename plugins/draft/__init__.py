@@ -186,12 +186,13 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     shown = stages[0] if stages else None
     retried: list[str] = []  # answers that were no draft (a refusal, the request echoed), each written again
     wanted = content_words(request.instruction)
+    seen = _shown_texts(prompt, inputs)  # what no draft may paste
 
     def write(show=None) -> str:
         for attempt in range(MAX_RETRIES + 1):  # the last try is kept whatever it says
             gate = (NoDraftGate(show, wanted, not asks_to_decline(request.instruction))
                     if personalize and chat and attempt < MAX_RETRIES else None)
-            text = _write(generator, prompt, max_tokens, temperature, _shown_texts(prompt, inputs), show, gate)
+            text = _write(generator, prompt, max_tokens, temperature, seen, show, gate)
             if not (gate and gate.rejected):
                 return text
             retried.append(first_sentence(text) or text)
@@ -200,7 +201,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         """(what a written draft becomes, what was held to the habits, the copied runs trimmed)."""
         text = drop_repeats(drop_data_tags(text))
         text, tidied = keep_to_habits(text, *habits) if personalize else (fill_name(text, first_name, own_names), [])
-        text, copied = trim_copies(text, _shown_texts(prompt, inputs))
+        text, copied = trim_copies(text, seen)
         return text, tidied, copied
 
     chosen = 0
@@ -210,7 +211,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         from assistant_plugins.draft.choose import pick, store_stylometer
 
         texts = [write() for _ in range(count)]
-        chosen = pick(texts, request.instruction, store_stylometer(assistant), _shown_texts(prompt, inputs))
+        chosen = pick(texts, request.instruction, store_stylometer(assistant), seen)
         if shown:
             shown(texts[chosen])
     for stage in stages:
