@@ -39,8 +39,18 @@ def sample_app(home, embedder, **options):
     return make_app(assistant=assistant, **{"preload": False, **options})
 
 
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+async def settle(pilot, limit: float = 600) -> None:
+    """The areas built (after the first frame; their store reads start then) and no worker pending or
+    running. Polled, not `wait_for_complete`: that returns at once if the areas are not built yet (a
+    loaded machine), and raises for an exclusive worker that a newer one cancelled."""
+    from textual.worker import WorkerState
+
+    app, deadline = pilot.app, time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        if app.built and not busy:
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

@@ -30,5 +30,12 @@ def calibration_texts() -> list[str]:
     return sorted(texts)
 
 
+_VECTORS: dict[str, np.ndarray] = {}
+
+
 def calibration_vectors(embedder) -> np.ndarray:
-    return embedder.encode(calibration_texts())
+    """The calibration text's vectors, embedded once per process and model (a process that opens
+    several new stores, such as a test run or a benchmark, embeds the ~260 pieces once)."""
+    if embedder.name not in _VECTORS:
+        _VECTORS[embedder.name] = embedder.encode(calibration_texts())
+    return _VECTORS[embedder.name]
