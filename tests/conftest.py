@@ -39,6 +39,26 @@ def embedder():
     return MiniLMEmbedder()
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory) -> Path:
+    """A cache folder holding the onnx-int8 model file, exported once per session (`use_onnx` copies it)."""
+    from assistant.embedding.onnx_int8 import OnnxInt8Embedder
+
+    cache = tmp_path_factory.mktemp("onnx-cache")
+    OnnxInt8Embedder(cache).encode(["export"])
+    return cache
+
+
+def use_onnx(home: Home, onnx_cache: Path) -> None:
+    """Embed with `[embedding] backend = "onnx-int8"` in `home`: a real backend that starts in about a
+    second where the default's torch import takes ten, for tests that start many processes and are
+    about something else (crash safety)."""
+    from assistant.config import update_config
+
+    update_config(home, lambda doc: doc.setdefault("embedding", {}).__setitem__("backend", "onnx-int8"))
+    shutil.copytree(onnx_cache / "onnx", home.cache_dir / "onnx", dirs_exist_ok=True)
+
+
 def make_assistant(home: Home, embedder) -> Assistant:
     write_config(home, PRIYA)
     assistant = Assistant(home, Config.load(home))

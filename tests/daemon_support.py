@@ -231,7 +231,7 @@ def note_text(n: int, version: int = 0) -> str:
 
 def crash_rounds(home: Home, src: Path, files: int, iterations: int,
                  rng: random.Random) -> tuple[int, list[str]]:
-    """Rewrite a fifth of `files` notes, run `daemon run --oneshot`, SIGKILL it at a random point once it
+    """Rewrite half of `files` notes, run `daemon run --oneshot`, SIGKILL it at a random point once it
     has begun to commit, and check the store; `iterations` times. Returns how many kills hit a running
     daemon, and what `assert_store_consistent` found wrong after each round that failed it."""
     connect(home.db_path).close()  # schema in place, so the first commit seen below is indexing
@@ -239,7 +239,7 @@ def crash_rounds(home: Home, src: Path, files: int, iterations: int,
     killed_mid_run, failures = 0, []
     try:
         for iteration in range(1, iterations + 1):
-            for n in rng.sample(range(files), files // 5):
+            for n in rng.sample(range(files), files // 2):  # enough that most kills land mid-run
                 (src / f"f{n:03}.md").write_text(note_text(n, version=iteration))
             daemon = DaemonProcess(home).start(oneshot=True)
             seen = _data_version(watcher)

@@ -7,6 +7,7 @@ import random
 
 from assistant.core import Assistant
 from assistant.ingest.pipeline import index_paths
+from tests.conftest import use_onnx
 from tests.daemon_support import (DaemonProcess, assert_store_consistent, crash_rounds, make_home, note_text,
                                   wait_for_match)
 
@@ -40,10 +41,11 @@ def test_changes_while_down_are_caught_by_one_reconciliation(tmp_path, embedder)
     assert_store_consistent(home)
 
 
-def test_sigkill_at_random_points_never_leaves_a_partial_document(tmp_path):
+def test_sigkill_at_random_points_never_leaves_a_partial_document(tmp_path, onnx_cache):
     src = tmp_path / "src"
     src.mkdir()
     home = make_home(tmp_path / "home", [src])
+    use_onnx(home, onnx_cache)  # 51 daemon starts: each would spend ~10 s importing torch before it wrote a byte
     for n in range(300):
         (src / f"f{n:03}.md").write_text(note_text(n))
     killed_mid_run, failures = crash_rounds(home, src, 300, CRASH_ITERATIONS, random.Random(1234))

@@ -23,8 +23,8 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def onnx_embedder(tmp_path_factory) -> OnnxInt8Embedder:
-    return OnnxInt8Embedder(tmp_path_factory.mktemp("cache"))
+def onnx_embedder(onnx_cache) -> OnnxInt8Embedder:
+    return OnnxInt8Embedder(onnx_cache)  # the session's export (conftest), made by the same code
 
 
 def test_onnx_int8_vectors_agree_with_the_float_model(onnx_embedder, embedder):

@@ -123,6 +123,22 @@ def test_quantized_codes_rank_like_float_vectors(embedder):
     assert np.corrcoef(approx, exact)[0, 1] > 0.99
 
 
+def test_codes_are_bit_for_bit_those_of_sentence_transformers():
+    """Codes already stored were made by sentence-transformers' helpers; ours must not differ by a bit."""
+    from sentence_transformers.util.quantization import quantize_embeddings
+
+    from assistant.embedding.quantize import binary_codes, calibrate, int8_codes
+
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(300, 384)).astype(np.float32)
+    vectors[:, 5] = 0.25  # a constant dimension: its step is 0, as a tiny calibration set can make
+    ranges = calibrate(vectors[:100])  # the rest fall outside the ranges too, and are clipped
+    assert np.array_equal(binary_codes(vectors), quantize_embeddings(vectors, precision="ubinary"))
+    ours, theirs = int8_codes(vectors, ranges), quantize_embeddings(vectors, precision="int8", ranges=ranges)
+    assert ours.dtype == theirs.dtype == np.int8 and np.array_equal(ours, theirs)
+    assert binary_codes(vectors[:0]).shape == (0, 48) and int8_codes(vectors[:0], ranges).shape == (0, 384)
+
+
 def test_an_oversized_file_is_refused_before_a_byte_is_hashed(assistant, tmp_path, monkeypatch):
     """A 2 GB file named .txt (sparse: no disk cost) is quarantined on its size alone."""
     from assistant.ingest import pipeline

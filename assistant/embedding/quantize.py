@@ -1,4 +1,9 @@
-"""Binary (1 bit/dim) and calibrated int8 codes, via sentence-transformers' quantization helpers.
+"""Binary (1 bit/dim) and calibrated int8 codes.
+
+The arithmetic is sentence-transformers' `quantize_embeddings` ("ubinary", and "int8" with given
+ranges), written out in numpy: importing sentence-transformers for two lines of it took ~7 s,
+which every process paid that embeds with another backend (onnx-int8, a GGUF, a server) or
+quantizes a query. A test checks the two agree bit for bit.
 
 The int8 ranges are calibrated once per store and model and kept in the `quantization`
 table: every stored code must be read back with the ranges it was made with.
@@ -14,15 +19,16 @@ from sqlite_utils import Database
 
 def binary_codes(vectors: np.ndarray) -> np.ndarray:
     """Sign bits packed 8 per byte: (n, dim) float32 → (n, dim/8) uint8 (48 bytes for 384 dims)."""
-    from sentence_transformers.util.quantization import quantize_embeddings
-
-    return quantize_embeddings(vectors, precision="ubinary")
+    return np.packbits(np.asarray(vectors) > 0, axis=-1)
 
 
 def int8_codes(vectors: np.ndarray, ranges: np.ndarray) -> np.ndarray:
-    from sentence_transformers.util.quantization import quantize_embeddings
-
-    return quantize_embeddings(vectors, precision="int8", ranges=ranges)
+    """Each dimension cut into 255 equal steps over its calibrated [min, max], as int8 (-128 … 127)."""
+    ranges = ranges.astype(np.float32, copy=False)
+    starts = ranges[0, :]
+    steps = (ranges[1, :] - starts) / 255
+    steps = np.where(steps == 0, 1, steps)
+    return (np.clip(np.floor((np.asarray(vectors) - starts) / steps), 0, 255) - 128).astype(np.int8)
 
 
 def calibrate(vectors: np.ndarray) -> np.ndarray:
