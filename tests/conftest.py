@@ -60,7 +60,12 @@ def use_onnx(home: Home, onnx_cache: Path) -> None:
 
 
 def make_assistant(home: Home, embedder) -> Assistant:
+    from assistant.config import update_config
+
     write_config(home, PRIYA)
+    # One candidate a draft: the tests here are about something else, and the shipped three would triple each
+    # real-model draft's time. `test_draft_uses_the_persons_own_emails` drafts at the shipped setting.
+    update_config(home, lambda doc: doc["draft"].__setitem__("candidates", 1))
     assistant = Assistant(home, Config.load(home))
     assistant.__dict__["embedder"] = embedder  # share the one loaded model across tests
     return assistant

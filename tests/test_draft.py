@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant.config import Config
+from assistant.config import DRAFT_CANDIDATES, Config, update_config
 from assistant.core import Assistant
 from assistant.ingest.pipeline import index_paths
 from assistant.profile.recipients import resolve
@@ -116,9 +116,12 @@ def test_attachments_on_sent_mail_are_never_exemplars_or_style(sample_home, embe
 
 @pytest.mark.slow
 def test_draft_uses_the_persons_own_emails(sample_home):
+    """At the shipped settings: the embedded model, and `[draft] candidates` as a new config has it."""
+    update_config(sample_home, lambda doc: doc["draft"].remove("candidates"))
     result = cli_json("draft", "ask Sam to move Thursday's site visit to Friday morning", "--to", "Sam",
-                      home=sample_home)
+                      "--explain", home=sample_home)
     assert result["model"] == "qwen2.5-coder-1.5b-instruct"
+    assert len(result["candidates"]) == DRAFT_CANDIDATES == 3 and result["draft"] in result["candidates"]
     assert result["seconds"] > 0
     assert result["used"]
     db = connect(sample_home.db_path)
@@ -146,6 +149,13 @@ def test_the_terminal_shows_exactly_the_saved_draft_when_the_budget_cuts_it(samp
     drafted = run_cli("draft", "thank Tomás for the cabinet quote and ask when his crew can start", "--to",
                       "Tomás", "--max-tokens", "24", "--out", str(out), home=sample_home)
     assert drafted.returncode == 0, drafted.stderr
+    saved = email.message_from_bytes(out.read_bytes(), policy=email.policy.default).get_content().strip()
+    assert saved and drafted.stdout.strip() == saved
+    # several candidates: the terminal says it waits for all of them, then shows the one kept, as saved
+    drafted = run_cli("draft", "thank Tomás for the cabinet quote", "--to", "Tomás", "--max-tokens", "24",
+                      "--candidates", "2", "--out", str(out), home=sample_home)
+    assert drafted.returncode == 0, drafted.stderr
+    assert "Writing 2 drafts to keep the one most in your voice" in drafted.stderr
     saved = email.message_from_bytes(out.read_bytes(), policy=email.policy.default).get_content().strip()
     assert saved and drafted.stdout.strip() == saved
 

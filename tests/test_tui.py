@@ -46,10 +46,13 @@ async def settle(pilot, limit: float = 600) -> None:
     from textual.worker import WorkerState
 
     app, deadline = pilot.app, time.monotonic() + limit
-    while time.monotonic() < deadline:
+    while True:
         busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
         if app.built and not busy:
             break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app did not settle in {limit:.0f} s: areas built {app.built}, "
+                                 f"workers still busy {[w.name for w in busy]}")
         await pilot.pause(0.05)
     await pilot.pause()
 

@@ -147,15 +147,9 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     several `candidates` (default `[draft] candidates`), the chosen one once all are written
     (`choose.pick`). No draft keeps a run of more than 12 words copied from what the model was
     shown (`copying.trim_copies`)."""
-    from assistant.generation.copying import trim_copies
-    from assistant.generation.guard import GuardedStream, Removed, guard_text
-    from assistant.generation.no_draft import NoDraftGate, asks_to_decline, first_sentence
-    from assistant.profile.refresh import current_style
-    from assistant.prompt.draft import EchoFilter, drop_data_tags, drop_repeats, fill_name
-    from assistant.prompt.habits import HabitStream, keep_to_habits, own_phrase_checker
+    from assistant.generation.guard import Removed, guard_text
     from assistant.store.audit import record_generation
-    from assistant_plugins.draft.choose import content_words
-    from assistant_plugins.draft.request import finish, prepare, trusted
+    from assistant_plugins.draft.request import finish, prepare
 
     started = time.perf_counter()
     if tone and not personalize:
@@ -171,64 +165,33 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     prompt = build_prompt(assistant, request.instruction, request.to, personalize, chat, generator, max_tokens,
                           inputs=inputs)
     count = (candidates or assistant.config.draft_candidates) if personalize else 1
-    checks = trusted(assistant, request)  # one per draft: the streamed lines and the final text share its look-ups
-    own_names = tuple(assistant.config.me.display_name.split())
-    first_name = _first_name(assistant, request.to)
-    habits = (current_style(assistant.db), request.to, own_phrase_checker(assistant.db), own_names,
-              bool(request.thread), inputs.tone, first_name)
-    # shown as written: the <email> echo unwrapped, held to the person's habits, then each line guarded
-    stages = []
-    if on_text:
-        stages = [GuardedStream(on_text, checks)]
-        if personalize:
-            stages.insert(0, HabitStream(stages[0], *habits))
-        stages.insert(0, EchoFilter(stages[0]))
-    shown = stages[0] if stages else None
-    retried: list[str] = []  # answers that were no draft (a refusal, the request echoed), each written again
-    wanted = content_words(request.instruction)
-    seen = _shown_texts(prompt, inputs)  # what no draft may paste
-
-    def write(show=None) -> str:
-        for attempt in range(MAX_RETRIES + 1):  # the last try is kept whatever it says
-            gate = (NoDraftGate(show, wanted, not asks_to_decline(request.instruction))
-                    if personalize and chat and attempt < MAX_RETRIES else None)
-            text = _write(generator, prompt, max_tokens, temperature, seen, show, gate)
-            if not (gate and gate.rejected):
-                return text
-            retried.append(first_sentence(text) or text)
-
-    def finished(text: str) -> tuple[str, list[str], list[str]]:
-        """(what a written draft becomes, what was held to the habits, the copied runs trimmed)."""
-        text = drop_repeats(drop_data_tags(text))
-        text, tidied = keep_to_habits(text, *habits) if personalize else (fill_name(text, first_name, own_names), [])
-        text, copied = trim_copies(text, seen)
-        return text, tidied, copied
-
+    writer = _Writer(assistant, request, inputs, prompt, personalize, max_tokens, temperature)
+    shown = writer.stream(on_text)
     chosen = 0
     if count == 1:
-        texts = [write(shown)]
+        texts = [writer.write(shown[0] if shown else None)]
     else:
         from assistant_plugins.draft.choose import pick, store_stylometer
 
-        texts = [write() for _ in range(count)]
-        chosen = pick(texts, request.instruction, store_stylometer(assistant), seen)
+        texts = [writer.write() for _ in range(count)]
+        chosen = pick(texts, request.instruction, store_stylometer(assistant), writer.seen)
         if shown:
-            shown(texts[chosen])
-    for stage in stages:
+            shown[0](texts[chosen])
+    for stage in shown:
         stage.close()
-    text, tidied, copied = finished(texts[chosen])
-    guarded = finish(request, text, checks)
+    text, tidied, copied = writer.finished(texts[chosen])
+    guarded = finish(request, text, writer.checks)
     guarded.removed += [Removed("copy", run[:80], f"{len(run.split())} words in a row copied from an email or "
                                 "passage the model was shown") for run in copied]
     saved = save.save(assistant.home, assistant.config.me, request.envelope(), guarded.text) if save else []
     result = DraftResult(guarded.text, [e.chunk_id for e in prompt.exemplars], generator.name,
                          round(time.perf_counter() - started, 2), prefilled=prompt.opening.strip(),
-                         explain=prompt.explain(), trimmed=prompt.trimmed,
-                         prefix_cache=asdict(generator.last_prefix) if hasattr(generator, "last_prefix") else {},
+                         explain=prompt.explain(), trimmed=prompt.trimmed, prefix_cache=writer.prefix_cache,
                          to=request.recipients, subject=request.subject,
                          in_reply_to=request.thread.message_id if request.thread else "", removed=guarded.report(),
-                         saved=saved, tidied=tidied, retried=retried,
-                         candidates=[guarded.text if i == chosen else guard_text(finished(t)[0], checks).text
+                         saved=saved, tidied=tidied, retried=writer.retried,
+                         candidates=[guarded.text if i == chosen else guard_text(writer.finished(t)[0],
+                                                                                 writer.checks).text
                                      for i, t in enumerate(texts)])
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
     result.generation_id = record_generation(
@@ -236,6 +199,73 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone, "personalize": personalize},
         style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
     return result
+
+
+class _Writer:
+    """Writes the drafts of one request from its prompt, and finishes each as the person would have it:
+    what a draft may not paste (`seen`), the guard's look-ups (`checks`) and the person's habits
+    are gathered once and shared by every candidate, the stream and the final text."""
+
+    def __init__(self, assistant, request, inputs, prompt, personalize: bool, max_tokens: int,
+                 temperature: float) -> None:
+        from assistant.profile.refresh import current_style
+        from assistant.prompt.habits import own_phrase_checker
+        from assistant_plugins.draft.choose import content_words
+        from assistant_plugins.draft.request import trusted
+
+        self.generator, self.request, self.prompt = assistant.generator, request, prompt
+        self.personalize, self.max_tokens, self.temperature = personalize, max_tokens, temperature
+        self.checks = trusted(assistant, request)
+        self.own_names = tuple(assistant.config.me.display_name.split())
+        self.first_name = _first_name(assistant, request.to)
+        self.habits = (current_style(assistant.db), request.to, own_phrase_checker(assistant.db), self.own_names,
+                       bool(request.thread), inputs.tone, self.first_name)
+        self.wanted = content_words(request.instruction)
+        self.seen = _shown_texts(prompt, inputs)  # what no draft may paste
+        self.retried: list[str] = []  # answers that were no draft (a refusal, the request echoed)
+        self.prefix_cache: dict = {}  # where the stable prefix came from for the request's first generation
+
+    def stream(self, on_text) -> list:
+        """The stages a draft is shown through, first one first: the <email> echo unwrapped, held to
+        the person's habits, then each line guarded. Closed in order once the draft is written."""
+        from assistant.generation.guard import GuardedStream
+        from assistant.prompt.draft import EchoFilter
+        from assistant.prompt.habits import HabitStream
+
+        if not on_text:
+            return []
+        stages = [GuardedStream(on_text, self.checks)]
+        if self.personalize:
+            stages.insert(0, HabitStream(stages[0], *self.habits))
+        stages.insert(0, EchoFilter(stages[0]))
+        return stages
+
+    def write(self, show=None) -> str:
+        """One draft; an answer that is no draft (`no_draft`) is written again, the last try kept."""
+        from assistant.generation.no_draft import NoDraftGate, asks_to_decline, first_sentence
+
+        for attempt in range(MAX_RETRIES + 1):
+            gate = (NoDraftGate(show, self.wanted, not asks_to_decline(self.request.instruction))
+                    if self.personalize and self.generator.has_chat_template and attempt < MAX_RETRIES else None)
+            text = _write(self.generator, self.prompt, self.max_tokens, self.temperature, self.seen, show, gate)
+            if not self.prefix_cache and hasattr(self.generator, "last_prefix"):
+                self.prefix_cache = asdict(self.generator.last_prefix)
+            if not (gate and gate.rejected):
+                return text
+            self.retried.append(first_sentence(text) or text)
+        return text
+
+    def finished(self, text: str) -> tuple[str, list[str], list[str]]:
+        """(what a written draft becomes, what was held to the habits, the copied runs trimmed)."""
+        from assistant.generation.copying import trim_copies
+        from assistant.prompt.draft import drop_data_tags, drop_repeats, fill_name
+        from assistant.prompt.habits import keep_to_habits
+
+        text = drop_repeats(drop_data_tags(text))
+        text, tidied = (keep_to_habits(text, *self.habits) if self.personalize
+                        else (fill_name(text, self.first_name, self.own_names), []))
+        text, copied = trim_copies(text, self.seen)
+        return text, tidied, copied
 
 
 def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[str], shown=None,
@@ -331,12 +361,16 @@ def register_commands(cli):
                   help="Also show which parts went into the prompt and how many tokens each took (on stderr; "
                        "with --json, an `explain` list).")
     @click.option("--stream/--no-stream", default=True, show_default=True,
-                  help="Print the draft as it is written (a sentence at a time, once the guard has checked it).")
+                  help="Print the draft as it is written (a sentence at a time, once the guard has checked it); "
+                       "with several candidates, the one kept once all are written.")
     @click.option("--from-suggestion", "suggestion", metavar="ID",
                   help="Draft from an item of `assistant suggest` (its request and recipient).")
+    @click.option("--candidates", type=click.IntRange(min=1), metavar="N",
+                  help="Write N drafts and keep the one most in your voice that covers the request "
+                       "(default: `[draft] candidates` in config.toml, 3). 1 streams at once.")
     @click.pass_context
     def draft_command(ctx, instruction, to, reply_to, tone, out, maildir_drafts, imap_drafts, as_json,
-                      no_personalization, max_tokens, explain, stream, suggestion):
+                      no_personalization, max_tokens, explain, stream, suggestion, candidates):
         """Draft an email in your voice, or a reply (--reply-to). Never sends anything. Ctrl-C stops it (exit 130).
 
         Written by the running daemon when there is one (its models are loaded), else here.
@@ -345,7 +379,7 @@ def register_commands(cli):
         Examples:
           assistant draft "ask Sam to move Thursday's site visit to Friday" --to Sam
           assistant draft "decline the invitation politely" --json
-          assistant draft "thank Janet for the permit" --to Janet --explain
+          assistant draft "thank Janet for the permit" --to Janet --explain --candidates 1
           assistant draft "say yes to Thursday" --reply-to ~/Downloads/invite.eml --out reply.eml
           assistant draft --reply-to "<9f2c1a7e.sam@fernhill.example>" --tone shorter --maildir-drafts ~/Maildir
           assistant draft --from-suggestion 3f2a9c
@@ -364,7 +398,13 @@ def register_commands(cli):
 
         options = {"instruction": instruction, "to": to, "personalize": not no_personalization,
                    "max_tokens": max_tokens, "reply_to": reply_to, "tone": tone}
+        count = (candidates or assistant.config.draft_candidates) if not no_personalization else 1
+        if candidates:
+            options["candidates"] = candidates
         on_text = SentenceStream() if stream and not as_json else None
+        if on_text and count > 1:
+            click.echo(f"Writing {count} drafts to keep the one most in your voice; it shows when all are "
+                       "written (--candidates 1 streams one at once).", err=True)
         try:
             # The running daemon has the models loaded; saving happens here, so a draft to save is made here.
             warm = None if out or maildir_drafts or imap_drafts else run_warm(ctx.obj.home, "draft", options, on_text)
