@@ -1,6 +1,10 @@
-"""The embedding backends: torch float32 (the default) and onnx-int8, made offline from the same model."""
+"""The embedding backends: torch float32 (the default; numpy for a few texts) and onnx-int8, made offline
+from the same model."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -36,6 +40,26 @@ def test_onnx_int8_vectors_agree_with_the_float_model(onnx_embedder, embedder):
     # the same nearest neighbour for every text: what retrieval needs of it
     assert (np.argmax(ours @ theirs.T, axis=1) == np.arange(len(TEXTS))).all()
     assert onnx_embedder.encode([]).shape == (0, 384)
+
+
+def test_a_few_texts_get_the_float_models_codes_from_numpy_without_importing_torch(embedder):
+    from assistant.embedding.numpy_minilm import NumpyMiniLMEmbedder
+    from assistant.embedding.quantize import binary_codes, calibrate, int8_codes
+
+    theirs = np.asarray(embedder._load().encode(TEXTS, normalize_embeddings=True), dtype=np.float32)  # torch
+    ours = NumpyMiniLMEmbedder().encode(TEXTS)
+    assert ours.dtype == np.float32 and np.abs(ours - theirs).max() < 1e-5
+    assert (binary_codes(ours) == binary_codes(theirs)).all()
+    ranges = calibrate(theirs)
+    assert np.abs(int8_codes(ours, ranges).astype(int) - int8_codes(theirs, ranges)).max() <= 1
+    # a command embedding its query, in a process of its own: the default embedder, and torch never imported
+    code = ("import sys; from assistant.embedding.embedder import MiniLMEmbedder; "
+            "v = MiniLMEmbedder().encode(['where is the alder budget?']); "
+            "print(v.shape, 'torch' in sys.modules, 'sentence_transformers' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split("\n")[0] == "(1, 384) False False", run.stderr
+    query = NumpyMiniLMEmbedder().encode(["where is the alder budget?"])
+    assert np.abs(query - embedder._load().encode(["where is the alder budget?"], normalize_embeddings=True)).max() < 1e-5
 
 
 def test_the_onnx_file_is_made_once_into_the_cache(onnx_embedder):

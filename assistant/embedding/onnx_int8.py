@@ -22,15 +22,14 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from assistant.embedding.embedder import DEFAULT_EMBEDDER, MiniLMEmbedder, model_path
+from assistant.embedding.embedder import MiniLMEmbedder
+from assistant.embedding.pooled import PooledMiniLM
 from assistant.errors import UserError
 
 ONNX_FILE = "all-MiniLM-L6-v2-int8.onnx"
-MAX_TOKENS = 256  # the model's max_seq_length, as sentence-transformers truncates
 
 
 def export_int8(target: Path) -> Path:
@@ -84,23 +83,19 @@ def _edge_layer_matmuls(model_file: Path, bert) -> list[str]:
             if node.op_type == "MatMul" and any(edge in node.name for edge in edges)]
 
 
-class OnnxInt8Embedder:
+class OnnxInt8Embedder(PooledMiniLM):
     """The default model through ONNX Runtime; `cache_dir` holds the exported file."""
 
-    name = DEFAULT_EMBEDDER
-    dim = 384
-
     def __init__(self, cache_dir: Path, threads: int | None = None) -> None:
+        super().__init__()
         self.path = Path(cache_dir) / "onnx" / ONNX_FILE
         self.threads = threads or min(4, os.cpu_count() or 1)
         self._session = None
-        self._tokenizer = None
 
     def _load(self):
         if self._session is None:
             try:
                 import onnxruntime
-                from tokenizers import Tokenizer
             except ImportError as exc:
                 raise UserError("the onnx-int8 backend needs onnxruntime; run `make install` "
                                 "(or `pip install onnxruntime onnx`)") from exc
@@ -110,30 +105,8 @@ class OnnxInt8Embedder:
             options.intra_op_num_threads = self.threads
             options.log_severity_level = 3
             self._session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-            tokenizer = Tokenizer.from_file(str(model_path() / "tokenizer.json"))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            tokenizer.enable_padding()
-            self._tokenizer = tokenizer
-        return self._session, self._tokenizer
+        return self._session
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        session, tokenizer = self._load()
-        # Longest first, so each batch pads to similar lengths (sentence-transformers does the same).
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            encoded = tokenizer.encode_batch([texts[i] for i in rows])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                        "token_type_ids": np.zeros_like(ids)})[0]
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
-            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return out
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode(texts)
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._load().run(None, {"input_ids": ids, "attention_mask": mask,
+                                       "token_type_ids": np.zeros_like(ids)})[0]
