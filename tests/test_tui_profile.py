@@ -328,7 +328,7 @@ async def test_an_empty_store_shows_how_facts_arrive(assistant):
         await pilot.click("#tab-persona")
         await pilot.pause()
         assert "No persona yet" in text_of(app, "#persona-text")
-        assert not errors(app)
+        assert not errors(app), [n.message for n in errors(app)]
 
 
 # -- suggestions --------------------------------------------------------------------------------
