@@ -25,6 +25,23 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 CIPHER_PAGE = 4096  # SQLCipher 4's page size: an encrypted file is a whole number of them
 
 
+def _wal(conn) -> None:
+    """Switch to WAL. On a store another connection is creating at that moment, SQLite answers
+    "database is locked" at once, without waiting out the busy timeout (seen with the TUI's readers
+    opening a new store together under load): so wait here, as the busy timeout would."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except driver_errors("OperationalError") as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def connect(path: Path | str, *, migrate: bool = True, key: bytes | None = None) -> sqlite_utils.Database:
     """Open the store at `path` in WAL mode with a busy timeout, applying pending migrations.
 
@@ -49,7 +66,7 @@ def connect(path: Path | str, *, migrate: bool = True, key: bytes | None = None)
         os.chmod(path, PRIVATE_FILE)
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         # Rescoring reads a few hundred int8 codes by chunk id per query; memory-mapped pages make
