@@ -188,6 +188,11 @@ def test_a_request_with_more_points_than_her_usual_length_holds_gets_room_for_ea
     draft(sample_assistant, request, to="Sam")
     assert f"Length: about {needed} words, enough for each point" in generator.prompts[0][-1]["content"]
     assert generator.max_tokens[0] == round(needed * 1.5) + 24
+    from assistant.profile.tone import usual_length
+
+    style = current_style(sample_assistant.db)
+    assert usual_length(style, "Priya", len(request_points(request))).asked == needed  # what candidates are held to
+    assert usual_length(style, "Priya", 1).asked == words["median"]
 
 
 def test_a_draft_its_budget_cut_short_ends_at_its_last_whole_sentence(sample_assistant):
@@ -230,3 +235,17 @@ def test_a_candidate_that_lists_the_request_back_is_never_kept():
     # a sentence that names several things is writing, not a list
     assert pick(["Bring the saw, the drill, two clamps, glue, sandpaper; and the level.", "Bring tools."],
                 "ask Sam to bring the saw, drill, clamps, glue, sandpaper and level", Stylometer(), []) == 0
+
+
+def test_candidates_equal_in_voice_and_coverage_keep_the_one_nearest_the_length_asked_for():
+    from assistant.profile.stylometry import Stylometer
+    from assistant_plugins.draft.choose import pick
+
+    request = "tell Sam the alder budget is approved"
+    terse = "Sam, the alder budget is approved."
+    full = ("Sam, the alder budget is approved, so we can order the whips this week and plant the swale before "
+            "the rain comes. Shout if the numbers look off to you.")
+    assert coverage(terse, content_words(request)) == coverage(full, content_words(request))
+    assert pick([terse, full], request, Stylometer(), []) == 0  # nothing to tell them apart: the first
+    assert pick([terse, full], request, Stylometer(), [], length=30) == 1
+    assert pick([full, terse], request, Stylometer(), [], length=6) == 1

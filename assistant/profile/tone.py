@@ -29,7 +29,8 @@ WORDS_PER_POINT = 8  # a point of the request said in a sentence of the person's
 class ToneGuide:
     tone: str
     notes: list[str] = field(default_factory=list)
-    words: int | None = None  # the length the draft should keep to
+    words: int | None = None  # the length the draft should keep to (its token budget)
+    asked: int | None = None  # the length the note asks for
     greeting: str | None = None
     signoff: str | None = None
 
@@ -81,10 +82,11 @@ def usual_length(style, name: str, points: int = 0) -> ToneGuide | None:
     needed = WORDS_PER_POINT * points
     if needed <= words["median"]:
         return ToneGuide(USUAL, [f"Length: about {words['median']} words, as {name}'s own emails usually are "
-                                 f"({words['p25']}–{words['p75']}); only what the request needs."], words["p75"])
+                                 f"({words['p25']}–{words['p75']}); only what the request needs."], words["p75"],
+                         asked=words["median"])
     return ToneGuide(USUAL, [f"Length: about {needed} words, enough for each point ({name}'s own emails are "
                              f"usually {words['p25']}–{words['p75']}); nothing the request does not need."],
-                     max(words["p75"], needed))
+                     max(words["p75"], needed), asked=needed)
 
 
 def tone_guide(db, style, tone: str, name: str) -> ToneGuide:
@@ -94,7 +96,7 @@ def tone_guide(db, style, tone: str, name: str) -> ToneGuide:
         lengths = own_lengths(db)
         if len(lengths) >= 4:
             p25, _, p75 = quantiles(lengths, n=4)
-            guide.words = max(10, round(p25 if tone == "shorter" else p75))
+            guide.words = guide.asked = max(10, round(p25 if tone == "shorter" else p75))
             end = "shortest" if tone == "shorter" else "longest"
             guide.notes.append(f"For this email, instead of the usual length: about {guide.words} words, "
                                f"like the {end} quarter of {name}'s own emails.")

@@ -174,7 +174,8 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
         from assistant_plugins.draft.choose import pick, store_stylometer
 
         texts = [writer.write() for _ in range(count)]
-        chosen = pick(texts, request.instruction, store_stylometer(assistant), writer.seen)
+        chosen = pick(texts, request.instruction, store_stylometer(assistant), writer.seen,
+                      inputs.tone.asked if inputs.tone else None)
         if shown:
             shown[0](texts[chosen])
     for stage in shown:

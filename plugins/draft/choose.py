@@ -3,11 +3,14 @@
 A small instruction model either keeps to the request and loses the voice, or keeps the voice
 and drifts. `[draft] candidates = N` drafts N times from the same prompt (its KV state is reused,
 so each extra candidate costs its generation only) and keeps the one that ranks best on two
-of the system's own scores, summed as ranks so neither scale dominates:
+or three of the system's own scores, summed as ranks so no scale dominates:
 
 - voice: how much closer the candidate is to the person's own mail than to the others' mail in
   the store (`store_stylometer`, a nearest-centroid `Stylometer` fitted on samples of each);
-- coverage: the share of the request's content words the candidate uses.
+- coverage: the share of the request's content words the candidate uses;
+- length, when the prompt asked for one (the person's usual length, or room for each point of the
+  request): how near the candidate's word count is to it. A small model stops well short of the
+  length it is told, and the shortest candidate is often the one that says least of the request.
 
 A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
 echoes the prompt's data tags, lists the request's words back (a comma or semicolon list, or the
@@ -90,8 +93,8 @@ def voice(meter, text: str) -> float:
     return scores.get("me", 0.0) - scores.get("others", 0.0)
 
 
-def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> int:
-    """The index of the candidate to keep (see the module's ranking)."""
+def pick(candidates: list[str], instruction: str, meter, shown: list[str], length: int | None = None) -> int:
+    """The index of the candidate to keep (see the module's ranking); `length`: the words asked for."""
     if len(candidates) == 1:
         return 0
     wanted = content_words(instruction)
@@ -99,7 +102,9 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str]) -> in
     pasted = [not_writing(c, copies, wanted) for c in candidates]
     by_voice = _ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
     by_coverage = _ranks([coverage(c, wanted) for c in candidates])
-    return min(range(len(candidates)), key=lambda i: (pasted[i], by_voice[i] + by_coverage[i], by_voice[i]))
+    by_length = _ranks([-abs(len(c.split()) - length) for c in candidates]) if length else [0] * len(candidates)
+    return min(range(len(candidates)),
+               key=lambda i: (pasted[i], by_voice[i] + by_coverage[i] + by_length[i], by_voice[i]))
 
 
 def not_writing(candidate: str, copies: CopyIndex, wanted: list[str] = ()) -> bool:
