@@ -148,6 +148,16 @@ def test_a_person_who_greets_and_signs_off_keeps_the_greeting_and_gets_her_own_s
     assert _keep(greeter, own) == (own, [])
 
 
+def test_the_first_sentence_does_not_name_again_whom_the_greeting_named(greeter):
+    style, uses = current_style(greeter.db), own_phrase_checker(greeter.db)
+    text, changes = keep_to_habits("Hi Jeff,\n\nJeff, could you move the print run to Monday?\n\nCheers,\nPriya",
+                                   style, "Jeff", uses, NAMES, first_name="Jeff")
+    assert text == "Hi Jeff,\n\nCould you move the print run to Monday?\n\nCheers,\nPriya"
+    assert "'Jeff,' dropped from the first sentence: the greeting already names them" in changes
+    later = "Hi Jeff,\n\nThe proofs are back.\n\nJeff, could you sign them?\n\nCheers,\nPriya"
+    assert keep_to_habits(later, style, "Jeff", uses, NAMES, first_name="Jeff")[0] == later  # only right after it
+
+
 def test_a_pleasantry_she_writes_herself_stays(greeter):
     qwen = "Hi Jeff, I hope you are doing well. The proofs are back.\n\nCheers,\nPriya"
     assert _keep(greeter, qwen)[0] == "Hi Jeff,\n\nI hope you are doing well. The proofs are back.\n\nCheers,\nPriya"

@@ -106,6 +106,8 @@ class HabitStream:
                 return
             self.started = True
             line = fill_name(line.strip(), self.first_name, self.own_names)
+        elif self.first_name and self._greeted_only():
+            line = self._without_name_again(line)
         for part in self._greeting(line.strip()) if first else [line]:
             part = _drop_fillers(part + "\n", self.own_uses, self._changes).rstrip()
             if part or (self.lines and self.lines[-1]):
@@ -123,6 +125,20 @@ class HabitStream:
         if rest[:1].isupper():  # "Hi Jeff, I hope …": the greeting on a line of its own, as people write it
             return [match[0].strip(), "", rest]
         return [line]
+
+    def _greeted_only(self) -> bool:
+        """Whether the draft so far is only a greeting that names whom it greets."""
+        filled = [line for line in self.lines if line]
+        return len(filled) == 1 and _GREETING.match(filled[0]) is not None and self.first_name in filled[0]
+
+    def _without_name_again(self, line: str) -> str:
+        """The body's first line less a vocative the greeting just said ("Hiya Sam," then "Sam, could you …")."""
+        match = re.match(rf"[ \t]*{re.escape(self.first_name)}[ \t]*,[ \t]*(?=\S)", line)
+        if not match:
+            return line
+        self._changes.append(f"'{self.first_name},' dropped from the first sentence: the greeting already names them")
+        rest = line[match.end():]
+        return rest[:1].upper() + rest[1:]
 
     def _held_from(self) -> int:
         """The index of the first of `lines` that may yet be part of a closing (`_closing_block`)."""
