@@ -325,8 +325,9 @@ preference_query_weight = 1.5
 
 [draft]
 # Drafts written per request; the one most in your voice (against the other writers in your
-# mail) that covers most of the request, nearest the length asked for, is kept. Each extra one costs a whole generation
-# (the prompt is read once), and with more than one the draft shows when all are done.
+# mail) that covers most of the request, nearest the length asked for, is kept. Each extra
+# one costs a whole generation (the prompt is read once), and with more than one the draft
+# shows when all are done.
 # 1 streams a draft as it is written, sooner but less like you (README: "Drafting quality").
 candidates = {DRAFT_CANDIDATES}
 

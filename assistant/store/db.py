@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -29,8 +30,6 @@ def _wal(conn) -> None:
     """Switch to WAL. On a store another connection is creating at that moment, SQLite answers
     "database is locked" at once, without waiting out the busy timeout (seen with the TUI's readers
     opening a new store together under load): so wait here, as the busy timeout would."""
-    import time
-
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     while True:
         try:

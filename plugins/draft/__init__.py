@@ -368,7 +368,8 @@ def register_commands(cli):
                   help="Draft from an item of `assistant suggest` (its request and recipient).")
     @click.option("--candidates", type=click.IntRange(min=1), metavar="N",
                   help="Write N drafts and keep the one most in your voice that covers the request, "
-                       "nearest the length asked for (default: `[draft] candidates` in config.toml, 3). 1 streams at once.")
+                       "nearest the length asked for (default: `[draft] candidates` in config.toml, 3). "
+                       "1 streams at once.")
     @click.pass_context
     def draft_command(ctx, instruction, to, reply_to, tone, out, maildir_drafts, imap_drafts, as_json,
                       no_personalization, max_tokens, explain, stream, suggestion, candidates):
