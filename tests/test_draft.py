@@ -3,6 +3,7 @@
 import email
 import email.policy
 import json
+import shutil
 
 import pytest
 
@@ -16,7 +17,7 @@ from assistant.prompt.builder import PromptInputs, build
 from assistant.prompt.draft import Exemplar
 from assistant.store import connect
 from assistant_plugins.draft import build_prompt, pick_exemplars
-from tests.conftest import cli_json, run_cli
+from tests.conftest import SAMPLE, cli_json, run_cli
 
 
 def _recipients(assistant, exemplar) -> list[str]:
@@ -269,3 +270,27 @@ def test_the_model_is_told_to_avoid_pasting_every_exemplar_it_is_shown(sample_as
     assert result.used and sorted(generator.avoided) == sorted(shown)
     draft(sample_assistant, "ask Sam to move the site visit to Friday", to="Sam", personalize=False)
     assert generator.avoided == []  # shown nothing of theirs, it has nothing to avoid
+
+
+@pytest.mark.slow
+def test_a_person_whose_writing_is_all_documents_is_drafted_in_the_voice_of_their_documents(assistant, tmp_path):
+    """No email of theirs indexed, only their notes: the exemplars, the style notes and the voice model
+    the candidates are ranked by come from their own documents (without them the draft had none)."""
+    from assistant_plugins.draft import draft
+    from assistant_plugins.draft.choose import store_stylometer
+
+    shutil.copytree(SAMPLE / "notes", tmp_path / "notes")
+    index_paths(assistant, [tmp_path / "notes"])
+    instruction = "tell Sam the Alder Street planting plan is ready for review"
+    prompt = build_prompt(assistant, instruction, None, True, chat=True)
+    assert prompt.exemplars
+    for exemplar in prompt.exemplars:
+        row = assistant.db.execute("SELECT d.kind, d.author_is_me FROM chunks c JOIN documents d ON "
+                                   "d.id = c.document_id WHERE c.id = ?", [exemplar.chunk_id]).fetchone()
+        assert tuple(row) == ("doc", 1)
+    system = prompt.messages[0]["content"]
+    assert "- (From 4 of their own documents: no email of theirs is indexed.)" in system
+    assert "Keeps documents" not in system and "Writes documents of about" not in system  # a note's length
+    assert "me" in store_stylometer(assistant).labels
+    result = draft(assistant, instruction)
+    assert result.used == [e.chunk_id for e in prompt.exemplars] and len(result.draft.split()) >= 5

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.embedding.quantize import Int8Scale, load_ranges
+from assistant.profile.style import WRITING_CONTEXTS
 
 TARGET = 8
 RELEVANCE = 0.7  # MMR's weight on centrality against diversity
@@ -133,7 +134,7 @@ def update_exemplars(db, context: str, added: list[int]) -> bool:
 def exemplar_set(db, context: str = "email", fallback: bool = True) -> list[Exemplar]:
     """The stored exemplars of `context`, best first. With `fallback`, a person with none there
     (no mail at all) gets those of their documents or chats instead."""
-    order = [context] + ([c for c in ("email", "document", "chat") if c != context] if fallback else [])
+    order = [context] + ([c for c in WRITING_CONTEXTS if c != context] if fallback else [])
     for name in order:
         rows = db.execute(
             "SELECT d.id, d.title, d.recipients, (SELECT group_concat(text, '\n\n') FROM "

@@ -21,6 +21,10 @@ from assistant.profile import recipients
 
 CONTEXTS = {"mail": "email", "chat": "chat", "doc": "document"}
 CONTEXT_NOUNS = {"email": "emails", "chat": "messages", "document": "documents"}
+KINDS = {context: kind for kind, context in CONTEXTS.items()}
+# Where a draft learns the person's voice from: their email, else (no email of theirs indexed)
+# their documents, else their chats. `exemplars.exemplar_set` falls back in the same order.
+WRITING_CONTEXTS = ("email", "document", "chat")
 
 _GREETING = re.compile(r"^\s*((?:hi|hiya|hey|hello|dear|morning|good morning|hi there|yo)\b[^\n,]{0,30},?)", re.I)
 _WORD = re.compile(r"(?<![\w'])[a-z][a-z']*(?![\w'])")
@@ -399,16 +403,26 @@ class StyleProfile:
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def notes(self, recipient: str | None = None, context: str = "email") -> list[str]:
-        """Plain-language style notes for a prompt, specific to `recipient` where known."""
+    def writing_context(self) -> str:
+        """The first of `WRITING_CONTEXTS` that holds a text of the person's ("email" when none does)."""
+        return next((c for c in WRITING_CONTEXTS if self.contexts.get(c, {}).get("docs")), "email")
+
+    def notes(self, recipient: str | None = None) -> list[str]:
+        """Plain-language style notes for a prompt, specific to `recipient` where known. With no
+        email of the person's indexed, those of their documents or chats (`writing_context`),
+        headed with where they come from and without their length: a note's length is no email's."""
+        context = self.writing_context()
         data = self.contexts.get(context)
         if not data:
             return []
+        noun = CONTEXT_NOUNS[context]
+        if context != "email":
+            return [f"(From {data['docs']} of their own {noun}: no email of theirs is indexed.)"] + [
+                n for n in data["notes"] if not n.startswith(("Keeps ", f"Writes {noun} of about"))]
         specific = self._for(recipient)
         notes = list(data["notes"])
         if specific.get("docs", 0) >= 2:  # their own habits with this person, then the general ones
             kinds = ("Opens with", "Usually starts", "No greeting", "Signs off", "Keeps", "Writes ", "Usually '")
-            noun = CONTEXT_NOUNS.get(context, "texts")
             notes = ([f"To {specific.get('name') or recipient} (from {specific['docs']} {noun} to them):"]
                      + [n for n in group_notes(specific, noun) if n.startswith(kinds)]
                      + [n for n in notes if not n.startswith(kinds)])

@@ -52,15 +52,20 @@ class DraftResult:
 def pick_exemplars(assistant, instruction: str, recipient=None):
     """The person's own emails closest to the request, those to `recipient` (a `Recipient`) first.
 
-    Only emails (kind `mail`) the person wrote qualify: never an attachment, never others' mail."""
+    Only emails (kind `mail`) the person wrote qualify: never an attachment, never others' mail.
+    A person with no email of theirs indexed gets their own documents, else their chats, instead
+    (`StyleProfile.writing_context`)."""
+    from assistant.profile.refresh import current_style
+    from assistant.profile.style import KINDS
     from assistant.prompt.draft import Exemplar
 
+    kind = KINDS[current_style(assistant.db).writing_context()]
     query = f"{instruction} {recipient.name or recipient.query if recipient else ''}".strip()
     hits = []
-    for address in recipient.addresses if recipient else []:
+    for address in recipient.addresses if recipient and kind == "mail" else []:
         hits += [hit for hit in assistant.search(query, k=MAX_EXEMPLARS, mine=True, kind="mail", correspondent=address)
                  if address in _recipients(assistant, hit.document_id)]
-    hits += assistant.search(query, k=MAX_EXEMPLARS * 3, mine=True, kind="mail")
+    hits += assistant.search(query, k=MAX_EXEMPLARS * 3, mine=True, kind=kind)
     chosen, seen_docs = [], set()
     for hit in hits:
         if hit.document_id in seen_docs:

@@ -64,19 +64,21 @@ _FITTED: dict[tuple, object] = {}
 
 
 def store_stylometer(assistant):
-    """A `Stylometer` with the labels "me" (the person's own mail) and, where the store holds any,
-    "others" (mail others wrote); fitted once per store state and kept for the process."""
+    """A `Stylometer` with the labels "me" (the person's own mail, or with none indexed their own
+    documents or chats: `StyleProfile.writing_context`) and, where the store holds any, "others"
+    (mail others wrote); fitted once per store state and kept for the process."""
+    from assistant.profile.refresh import current_style
+    from assistant.profile.style import KINDS
     from assistant.profile.stylometry import Stylometer
 
     db = assistant.db
-    key = (str(assistant.home.db_path), *db.execute(
-        "SELECT count(*), max(id) FROM documents WHERE kind = 'mail'").fetchone())
+    key = (str(assistant.home.db_path), *db.execute("SELECT count(*), max(id) FROM documents").fetchone())
     if key in _FITTED:
         return _FITTED[key]
     meter = Stylometer()
-    for label, mine in (("me", 1), ("others", 0)):
-        ids = [r[0] for r in db.execute("SELECT id FROM documents WHERE kind = 'mail' AND author_is_me = ? "
-                                        "ORDER BY id", [mine])]
+    for label, kind, mine in (("me", KINDS[current_style(db).writing_context()], 1), ("others", "mail", 0)):
+        ids = [r[0] for r in db.execute("SELECT id FROM documents WHERE kind = ? AND author_is_me = ? "
+                                        "ORDER BY id", [kind, mine])]
         ids = random.Random(0).sample(ids, min(SAMPLE, len(ids)))
         texts = [t for (t,) in db.execute(
             f"SELECT group_concat(text, '\n\n') FROM (SELECT document_id, text FROM chunks WHERE document_id IN "
