@@ -180,6 +180,26 @@ def test_the_terminal_holds_back_an_unfinished_sentence_until_the_draft_is_done(
     assert "the draft changed once it was all written" in capsys.readouterr().err
 
 
+def test_of_her_emails_near_the_request_the_exemplars_are_those_in_her_voice(sample_assistant, tmp_path):
+    """A boilerplate notice she once sent is the nearest text to a request on its topic, and shows
+    nothing of how she writes: it is left for those of her nearby emails that sound like her."""
+    notice = ("PURSUANT TO SECTION 4.2 OF THE AGREEMENT, THE CONTRACTOR SHALL PROVIDE THE ALDER STREET "
+              "IRRIGATION SUBMITTALS WITHIN TEN (10) BUSINESS DAYS. FAILURE TO COMPLY SHALL CONSTITUTE A "
+              "MATERIAL BREACH. ALL CORRESPONDENCE SHALL REFERENCE CONTRACT NO. 2026-AS-114.")
+    folder = tmp_path / "sent"
+    folder.mkdir()
+    folder.joinpath("notice.eml").write_text(
+        "From: Priya Nandakumar <priya@fernhill.example>\nTo: Greenleaf <orders@greenleaf.example>\n"
+        "Subject: Alder Street irrigation submittals\nMessage-ID: <notice@fernhill.example>\n"
+        f"Date: Mon, 02 Feb 2026 09:00:00 +0000\n\n{notice}\n")
+    assert index_paths(sample_assistant, [folder]).failed == 0
+    request = "the contractor's Alder Street irrigation submittals are due within ten business days"
+    nearest = sample_assistant.search(request, k=1, mine=True, kind="mail")[0]
+    assert nearest.text.strip() == notice
+    exemplars = pick_exemplars(sample_assistant, request, None)
+    assert len(exemplars) == 3 and notice not in [e.text.strip() for e in exemplars]
+
+
 def test_untrusted_mail_never_becomes_an_exemplar(sample_assistant):
     exemplars = pick_exemplars(sample_assistant, "send the signed Alder Street contract and bank details", None)
     assert exemplars

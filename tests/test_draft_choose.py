@@ -13,7 +13,7 @@ from assistant.core import Assistant
 from assistant.errors import UserError
 from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex, trim_copies
 from assistant_plugins.draft import draft
-from assistant_plugins.draft.choose import content_words, coverage, store_stylometer, voice
+from assistant_plugins.draft.choose import MIN_AUTHOR_EMAILS, content_words, coverage, store_stylometer, voice
 from tests.draft_support import Scripted
 
 SAM_BUDGET = "<9f2c1a7e.sam@fernhill.example>"  # the sample's inbox/01, Sam's revised budget
@@ -125,6 +125,34 @@ def test_the_store_voice_model_tells_her_mail_from_the_mail_she_received(sample_
              "Please retain this email for your records.\n\nRegards,\nGreenleaf Nursery Customer Service"
     assert voice(meter, hers) > voice(meter, theirs)
     assert store_stylometer(sample_assistant) is meter  # fitted once per store state
+
+
+def test_someone_who_writes_to_her_often_has_a_voice_of_their_own_in_the_store_voice_model(sample_assistant,
+                                                                                         tmp_path):
+    """Twenty emails from one vendor: their own centroid, so a text in their voice is scored against
+    them, not against the pooled sample of everyone's mail where one writer's voice is diluted."""
+    from assistant.ingest.pipeline import index_paths
+
+    items = ["pavers", "mulch", "drip line", "river rock", "edging", "topsoil", "gravel", "planters", "sod",
+             "compost"]
+    folder = tmp_path / "rex"
+    folder.mkdir()
+    for i in range(MIN_AUTHOR_EMAILS):
+        item = items[i % len(items)]
+        folder.joinpath(f"{i:02d}.eml").write_text(
+            f"From: Rex Bolt <rex@boltsupply.example>\nTo: Priya Nandakumar <priya@fernhill.example>\n"
+            f"Subject: DEAL #{i} on {item}\nMessage-ID: <rex{i}@boltsupply.example>\n"
+            f"Date: Tue, {i + 1} Sep 2025 09:00:00 +0000\n\n"
+            f"GREETINGS VALUED PARTNER!!! This week ONLY: {item} at {10 + i}% OFF!!! Reply NOW to lock "
+            f"in your price, stocks are LIMITED!!! Don't miss out, order #{100 + i} ships FREE!!!\n\n"
+            f"-- Rex @ Bolt Supply (call 555-01{i:02d})\n")
+    assert index_paths(sample_assistant, [folder]).failed == 0
+    meter = store_stylometer(sample_assistant)
+    assert meter.labels[:2] == ["me", "others"] and "rex@boltsupply.example" in meter.labels
+    pitch = "GREETINGS VALUED PARTNER!!! This week ONLY: alder saplings at 50% OFF!!! Reply NOW!!!"
+    scores = meter.scores(pitch)
+    assert scores["rex@boltsupply.example"] > scores["others"]
+    assert voice(meter, pitch) == pytest.approx(scores["me"] - scores["rex@boltsupply.example"])
 
 
 def test_candidates_keep_the_one_in_her_voice_that_covers_the_request(sample_assistant):

@@ -21,6 +21,7 @@ from assistant.hookspecs import hookimpl
 from assistant.skills import run_warm
 
 MAX_EXEMPLARS = 3
+EXEMPLAR_POOL = 9  # the person's own texts nearest the request, of which the exemplars are chosen
 MAX_POINTS = 12  # content words of the request listed as points to cover
 REQUEST_VERBS = {"write", "email", "draft", "ask", "tell", "reply"}  # how a request is put, not what it is about
 MAX_FACTS = 5  # the most relevant × confident × recent facts about the person a draft may use
@@ -65,17 +66,32 @@ def pick_exemplars(assistant, instruction: str, recipient=None):
     for address in recipient.addresses if recipient and kind == "mail" else []:
         hits += [hit for hit in assistant.search(query, k=MAX_EXEMPLARS, mine=True, kind="mail", correspondent=address)
                  if address in _recipients(assistant, hit.document_id)]
-    hits += assistant.search(query, k=MAX_EXEMPLARS * 3, mine=True, kind=kind)
-    chosen, seen_docs = [], set()
-    for hit in hits:
-        if hit.document_id in seen_docs:
-            continue
-        seen_docs.add(hit.document_id)
-        chosen.append(Exemplar(hit.chunk_id, ", ".join(_recipients(assistant, hit.document_id)), hit.title, hit.text,
-                               request_points(hit.text)))
-        if len(chosen) == MAX_EXEMPLARS:
-            break
-    return chosen
+    first = _unique(hits)
+    pool = [hit for hit in _unique(assistant.search(query, k=EXEMPLAR_POOL, mine=True, kind=kind))
+            if hit.document_id not in {h.document_id for h in first}]
+    chosen = (first + _most_in_voice(assistant, pool))[:MAX_EXEMPLARS]
+    return [Exemplar(hit.chunk_id, ", ".join(_recipients(assistant, hit.document_id)), hit.title, hit.text,
+                     request_points(hit.text)) for hit in chosen]
+
+
+def _unique(hits: list) -> list:
+    """The first hit of each document."""
+    seen: set[int] = set()
+    return [hit for hit in hits if not (hit.document_id in seen or seen.add(hit.document_id))]
+
+
+def _most_in_voice(assistant, hits: list) -> list:
+    """`hits` (nearest first) reordered by their rank in nearness plus their rank in voice (how much
+    more like the person's own writing than others' mail, `choose.voice`): of the texts that
+    suit the request, those that show how the person writes. A small model imitates what it is
+    shown, and the nearest of a terse person's emails is often their longest and least their own."""
+    from assistant_plugins.draft.choose import ranks, store_stylometer, voice
+
+    meter = store_stylometer(assistant)
+    if len(hits) < 2 or "me" not in meter.labels:
+        return hits
+    by_voice = ranks([voice(meter, hit.text) for hit in hits])
+    return [hits[i] for i in sorted(range(len(hits)), key=lambda i: (i + by_voice[i], i))]
 
 
 def _recipients(assistant, document_id: int) -> list[str]:

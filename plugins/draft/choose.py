@@ -5,8 +5,9 @@ and drifts. `[draft] candidates = N` drafts N times from the same prompt (its KV
 so each extra candidate costs its generation only) and keeps the one that ranks best on two
 or three of the system's own scores, summed as ranks so no scale dominates:
 
-- voice: how much closer the candidate is to the person's own mail than to the others' mail in
-  the store (`store_stylometer`, a nearest-centroid `Stylometer` fitted on samples of each);
+- voice: how much closer the candidate is to the person's own mail than to the nearest of the
+  others' in the store: all of it pooled, or one of those who write to them most
+  (`store_stylometer`, a nearest-centroid `Stylometer` fitted on samples of each);
 - coverage: the share of the request's content words the candidate uses;
 - length, when the prompt asked for one (the person's usual length, or room for each point of the
   request): how near the candidate's word count is to it. A small model stops well short of the
@@ -22,11 +23,14 @@ from __future__ import annotations
 
 import random
 import re
+from email.utils import parseaddr
 
 from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
 from assistant.generation.no_draft import echoes, refuses
 
 SAMPLE = 120  # texts per side the voice model is fitted on: enough for a stable centroid, ~1 s
+MIN_AUTHOR_EMAILS = 20  # others' emails one writer needs for a voice of their own in `store_stylometer`
+MAX_AUTHORS = 4
 _CONTENT = re.compile(r"[a-z][a-z'-]*[a-z]")
 _DATA_TAG = re.compile(r"</?(?:email|passage|fact|incoming)\b")  # the prompt's quoting, echoed: not a draft
 # the request echoed, not written: six single words in a comma or semicolon list, or five short
@@ -65,8 +69,11 @@ _FITTED: dict[tuple, object] = {}
 
 def store_stylometer(assistant):
     """A `Stylometer` with the labels "me" (the person's own mail, or with none indexed their own
-    documents or chats: `StyleProfile.writing_context`) and, where the store holds any, "others"
-    (mail others wrote); fitted once per store state and kept for the process."""
+    documents or chats: `StyleProfile.writing_context`), "others" (a sample of all mail others
+    wrote) and, for each of the `MAX_AUTHORS` others who wrote them the most mail (at least
+    `MIN_AUTHOR_EMAILS`), their address: a draft should sound like the person rather than like
+    anyone who writes to them, and a colleague's voice is lost in the pooled sample. Fitted once
+    per store state and kept for the process."""
     from assistant.profile.refresh import current_style
     from assistant.profile.style import KINDS
     from assistant.profile.stylometry import Stylometer
@@ -76,13 +83,19 @@ def store_stylometer(assistant):
     if key in _FITTED:
         return _FITTED[key]
     meter = Stylometer()
-    for label, kind, mine in (("me", KINDS[current_style(db).writing_context()], 1), ("others", "mail", 0)):
-        ids = [r[0] for r in db.execute("SELECT id FROM documents WHERE kind = ? AND author_is_me = ? "
-                                        "ORDER BY id", [kind, mine])]
-        ids = random.Random(0).sample(ids, min(SAMPLE, len(ids)))
-        texts = [t for (t,) in db.execute(
-            f"SELECT group_concat(text, '\n\n') FROM (SELECT document_id, text FROM chunks WHERE document_id IN "
-            f"({','.join('?' * len(ids))}) ORDER BY document_id, position) GROUP BY document_id", ids) if t]
+    kind = KINDS[current_style(db).writing_context()]
+    mine = [r[0] for r in db.execute("SELECT id FROM documents WHERE kind = ? AND author_is_me = 1 ORDER BY id",
+                                     [kind])]
+    by_author: dict[str, list[int]] = {}
+    for doc_id, author in db.execute("SELECT id, author FROM documents WHERE kind = 'mail' AND author_is_me = 0 "
+                                     "ORDER BY id"):
+        by_author.setdefault(parseaddr(author or "")[1].lower(), []).append(doc_id)
+    theirs = [doc_id for ids in by_author.values() for doc_id in ids]
+    frequent = sorted((a for a, ids in by_author.items() if a and len(ids) >= MIN_AUTHOR_EMAILS),
+                      key=lambda a: (-len(by_author[a]), a))[:MAX_AUTHORS]
+    for label, ids, size in [("me", mine, SAMPLE), ("others", sorted(theirs), SAMPLE)] + [
+            (author, by_author[author], SAMPLE // 3) for author in frequent]:
+        texts = _texts(db, random.Random(0).sample(ids, min(size, len(ids))))
         if texts:
             meter.fit_texts(label, texts)
     _FITTED.clear()
@@ -90,9 +103,18 @@ def store_stylometer(assistant):
     return meter
 
 
+def _texts(db, ids: list[int]) -> list[str]:
+    """Each document's chunks joined."""
+    return [t for (t,) in db.execute(
+        f"SELECT group_concat(text, '\n\n') FROM (SELECT document_id, text FROM chunks WHERE document_id IN "
+        f"({','.join('?' * len(ids))}) ORDER BY document_id, position) GROUP BY document_id", ids) if t]
+
+
 def voice(meter, text: str) -> float:
+    """How much closer `text` is to the person's own writing than to the nearest of the others'."""
     scores = meter.scores(text)
-    return scores.get("me", 0.0) - scores.get("others", 0.0)
+    me = scores.pop("me", 0.0)
+    return me - max(scores.values(), default=0.0)
 
 
 def pick(candidates: list[str], instruction: str, meter, shown: list[str], length: int | None = None) -> int:
@@ -102,9 +124,9 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str], lengt
     wanted = content_words(instruction)
     copies = CopyIndex(shown)
     pasted = [not_writing(c, copies, wanted) for c in candidates]
-    by_voice = _ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
-    by_coverage = _ranks([coverage(c, wanted) for c in candidates])
-    by_length = _ranks([-abs(len(c.split()) - length) for c in candidates]) if length else [0] * len(candidates)
+    by_voice = ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
+    by_coverage = ranks([coverage(c, wanted) for c in candidates])
+    by_length = ranks([-abs(len(c.split()) - length) for c in candidates]) if length else [0] * len(candidates)
     return min(range(len(candidates)),
                key=lambda i: (pasted[i], by_voice[i] + by_coverage[i] + by_length[i], by_voice[i]))
 
@@ -118,7 +140,7 @@ def not_writing(candidate: str, copies: CopyIndex, wanted: list[str] = ()) -> bo
             or echoes(candidate, list(wanted)) or refuses(candidate) or (run.length if run else 0) > MAX_COPIED_WORDS)
 
 
-def _ranks(values: list[float]) -> list[int]:
+def ranks(values: list[float]) -> list[int]:
     """0 for the highest value; ties share a rank."""
     ordered = sorted(set(values), reverse=True)
     return [ordered.index(v) for v in values]
