@@ -51,7 +51,8 @@ class DraftResult:
 
 
 def pick_exemplars(assistant, instruction: str, recipient=None):
-    """The person's own emails closest to the request, those to `recipient` (a `Recipient`) first.
+    """Three of the person's own emails for the request: those to `recipient` (a `Recipient`) nearest
+    the request first, then of the `EXEMPLAR_POOL` nearest, those also most in their voice (`_most_in_voice`).
 
     Only emails (kind `mail`) the person wrote qualify: never an attachment, never others' mail.
     A person with no email of theirs indexed gets their own documents, else their chats, instead
@@ -67,8 +68,9 @@ def pick_exemplars(assistant, instruction: str, recipient=None):
         hits += [hit for hit in assistant.search(query, k=MAX_EXEMPLARS, mine=True, kind="mail", correspondent=address)
                  if address in _recipients(assistant, hit.document_id)]
     first = _unique(hits)
+    taken = {hit.document_id for hit in first}
     pool = [hit for hit in _unique(assistant.search(query, k=EXEMPLAR_POOL, mine=True, kind=kind))
-            if hit.document_id not in {h.document_id for h in first}]
+            if hit.document_id not in taken]
     chosen = (first + _most_in_voice(assistant, pool))[:MAX_EXEMPLARS]
     return [Exemplar(hit.chunk_id, ", ".join(_recipients(assistant, hit.document_id)), hit.title, hit.text,
                      request_points(hit.text)) for hit in chosen]
@@ -84,7 +86,7 @@ def _most_in_voice(assistant, hits: list) -> list:
     """`hits` (nearest first) reordered by their rank in nearness plus their rank in voice (how much
     more like the person's own writing than others' mail, `choose.voice`): of the texts that
     suit the request, those that show how the person writes. A small model imitates what it is
-    shown, and the nearest of a terse person's emails is often their longest and least their own."""
+    shown, and the nearest text may be one that shows nothing of them (a boilerplate notice they sent)."""
     from assistant_plugins.draft.choose import ranks, store_stylometer, voice
 
     meter = store_stylometer(assistant)
