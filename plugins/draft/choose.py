@@ -87,14 +87,14 @@ def store_stylometer(assistant):
     mine = [r[0] for r in db.execute("SELECT id FROM documents WHERE kind = ? AND author_is_me = 1 ORDER BY id",
                                      [kind])]
     by_author: dict[str, list[int]] = {}
-    for doc_id, author in db.execute("SELECT id, author FROM documents WHERE kind = 'mail' AND author_is_me = 0 "
-                                     "ORDER BY id"):
-        by_author.setdefault(parseaddr(author or "")[1].lower(), []).append(doc_id)
+    for author, ids in db.execute("SELECT author, group_concat(id) FROM documents WHERE kind = 'mail' AND "
+                                  "author_is_me = 0 GROUP BY author"):
+        by_author.setdefault(parseaddr(author or "")[1].lower(), []).extend(map(int, ids.split(",")))
     theirs = [doc_id for ids in by_author.values() for doc_id in ids]
     frequent = sorted((a for a, ids in by_author.items() if a and len(ids) >= MIN_AUTHOR_EMAILS),
                       key=lambda a: (-len(by_author[a]), a))[:MAX_AUTHORS]
     for label, ids, size in [("me", mine, SAMPLE), ("others", sorted(theirs), SAMPLE)] + [
-            (author, by_author[author], SAMPLE // 3) for author in frequent]:
+            (author, sorted(by_author[author]), SAMPLE // 3) for author in frequent]:
         texts = _texts(db, random.Random(0).sample(ids, min(size, len(ids))))
         if texts:
             meter.fit_texts(label, texts)
