@@ -314,3 +314,18 @@ def test_a_person_whose_writing_is_all_documents_is_drafted_in_the_voice_of_thei
     assert "me" in store_stylometer(assistant).labels
     result = draft(assistant, instruction)
     assert result.used == [e.chunk_id for e in prompt.exemplars] and len(result.draft.split()) >= 5
+
+
+def test_with_no_email_of_theirs_a_draft_keeps_its_greeting_and_sign_off(assistant, tmp_path):
+    """Their documents say nothing of how they open and close an email: nothing is dropped for it,
+    and a name placeholder becomes their name."""
+    from assistant.profile.refresh import current_style
+    from assistant.prompt.habits import keep_to_habits
+
+    shutil.copytree(SAMPLE / "notes", tmp_path / "notes")
+    index_paths(assistant, [tmp_path / "notes"])
+    written = "Dear Sam,\n\nThe planting plan is ready for review.\n\nBest regards,\n[Your Name]"
+    kept, changes = keep_to_habits(written, current_style(assistant.db), None, lambda phrase: False,
+                                   ("Priya", "Nandakumar"))
+    assert kept == "Dear Sam,\n\nThe planting plan is ready for review.\n\nBest regards,\nPriya Nandakumar"
+    assert not changes

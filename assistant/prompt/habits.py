@@ -36,6 +36,7 @@ FILLERS = (
 )
 # A phrase taken out of its sentence: "I wanted to take a moment to thank you" → "I wanted to thank you".
 PADDING = "take a moment to"
+_NAME_PLACEHOLDER = re.compile(r"^\[(?:your|my) (?:full )?name\]$", re.I | re.M)
 _NAME_LINE = re.compile(r"^\[?[A-Z][\w.'’-]*\]?(?:[ \t]+\[?[A-Z][\w.'’-]*\]?){0,2}$")  # "Kay", "[Your Name]"
 _TAIL_WORDS = 8  # a filler sentence that goes on longer than this says something: it stays
 
@@ -72,6 +73,8 @@ class HabitStream:
                  tone=None, first_name: str = "") -> None:
         greeting, signoff = style.habits(to, reply)
         self.greeting, self.signoff = (tone and tone.greeting) or greeting, (tone and tone.signoff) or signoff
+        # with no email of theirs indexed, how they open and close one is unknown: nothing is dropped for it
+        self.known = bool(style.contexts.get("email")) or bool(tone and tone.greeting)
         self.own_signoffs = [s for s, _ in style.signoffs]
         self.own_names, self.own_uses, self.first_name, self.show = own_names, own_uses, first_name, show
         self.raw = ""  # all it was fed
@@ -119,7 +122,7 @@ class HabitStream:
         if not match:
             return [line]
         rest = line[match.end():].strip()
-        if not self.greeting:
+        if not self.greeting and self.known:
             self._changes.append(f"greeting '{match[0].strip()}' dropped: you rarely open with one")
             return [rest[:1].upper() + rest[1:]]
         if rest[:1].isupper():  # "Hi Jeff, I hope …": the greeting on a line of its own, as people write it
@@ -170,7 +173,11 @@ class HabitStream:
         if self.partial:
             self._add(self.partial)
             self.partial = ""
-        body = _closing("\n".join(self.lines), self.signoff, self.own_signoffs, self.own_names, self._changes)
+        body = "\n".join(self.lines)
+        if self.known:
+            body = _closing(body, self.signoff, self.own_signoffs, self.own_names, self._changes)
+        elif self.own_names:  # their sign-off unknown: a placeholder for their name becomes it
+            body = _NAME_PLACEHOLDER.sub(" ".join(self.own_names), body)
         body = re.sub(r"\n{3,}", "\n\n", body).strip()
         if not re.search(r"\w", body):
             body, self._changes = self.raw.strip(), []
