@@ -74,7 +74,7 @@ class HabitStream:
         greeting, signoff = style.habits(to, reply)
         self.greeting, self.signoff = (tone and tone.greeting) or greeting, (tone and tone.signoff) or signoff
         # with no email of theirs indexed, how they open and close one is unknown: nothing is dropped for it
-        self.known = bool(style.contexts.get("email")) or bool(tone and tone.greeting)
+        self.known = bool(style.contexts.get("email"))  # a tone's greeting, too, comes from their email
         self.own_signoffs = [s for s, _ in style.signoffs]
         self.own_names, self.own_uses, self.first_name, self.show = own_names, own_uses, first_name, show
         self.raw = ""  # all it was fed
