@@ -268,13 +268,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidates", type=int, help="drafts per request in the full modes (default: the "
                         "shipped `[draft] candidates`)")
     parser.add_argument("--out", type=Path, default=RESULTS / "draft_quality.json")
-    parser.add_argument("--report", type=Path, metavar="JSON", help="print the table of a saved (or running) run "
-                        "and draw its plot beside it (JSON with .png)")
+    parser.add_argument("--report", type=Path, nargs="+", metavar="JSON", help="print the table of a saved (or "
+                        "running) run and draw its plot beside it (JSON with .png); of several runs (different "
+                        "selections), one table over all their emails, saved with its plot to --out")
     args = parser.parse_args(argv)
     if args.report:
-        data = json.loads(args.report.read_text())
+        data = pooled([json.loads(path.read_text()) for path in args.report])
+        if len(args.report) > 1:
+            args.out.parent.mkdir(exist_ok=True)
+            args.out.write_text(json.dumps(data, indent=1))
         print(report(data))
-        print(f"plot: {plot(data, args.report.with_suffix('.png'))}")
+        print(f"plot: {plot(data, (args.out if len(args.report) > 1 else args.report[0]).with_suffix('.png'))}")
         return 0
     root = datasets_dir()
     if root is None:
@@ -338,6 +342,19 @@ def save(out: Path, args, ceiling: dict, rows: list[dict]) -> dict:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(data, indent=1))
     return data
+
+
+def pooled(runs: list[dict]) -> dict:
+    """One run of several saved ones: their rows together (each selection's emails drafted once,
+    so no email counts twice unless two runs share a selection) and the judge's ceiling over all."""
+    if len(runs) == 1:
+        return runs[0]
+    rows = [row for run in runs for row in run["rows"]]
+    picked = sum(run["ceiling"]["picked"] for run in runs)
+    ceiling = dict(runs[0]["ceiling"], picked=picked,
+                   sampled=sum(run["ceiling"]["sampled"] * run["ceiling"]["picked"] for run in runs) / picked)
+    return {"args": {"report": " ".join(run["args"].get("out", "?") for run in runs)}, "ceiling": ceiling,
+            "table": summarise(rows), "rows": rows}
 
 
 def report(data: dict) -> str:

@@ -316,6 +316,29 @@ def test_a_person_whose_writing_is_all_documents_is_drafted_in_the_voice_of_thei
     assert result.used == [e.chunk_id for e in prompt.exemplars] and len(result.draft.split()) >= 5
 
 
+def test_with_no_email_of_theirs_a_draft_is_held_to_the_room_its_points_need(assistant, tmp_path):
+    """Their notes say nothing of how long their emails are; left without a length the model wrote
+    220 tokens of list for a one-line request."""
+    from assistant.profile.tone import MIN_WORDS, WORDS_PER_POINT
+    from assistant_plugins.draft import draft, request_points
+    from tests.draft_support import Recorder
+
+    shutil.copytree(SAMPLE / "notes", tmp_path / "notes")
+    index_paths(assistant, [tmp_path / "notes"])
+    generator = assistant.__dict__["generator"] = Recorder()
+    short = "ask Sam about the swale"
+    long = ("tell Sam the alder budget is fine, the whips arrive Tuesday, the swale survey slipped, Leo drives "
+            "the trailer, the nursery invoice doubled, compost delivery Friday, planting starts Monday")
+    needed = WORDS_PER_POINT * len(request_points(long))
+    assert WORDS_PER_POINT * len(request_points(short)) < MIN_WORDS < needed
+    draft(assistant, short, to="Sam")
+    draft(assistant, long, to="Sam")
+    assert f"Length: about {MIN_WORDS} words, enough for each point" in generator.prompts[0][-1]["content"]
+    assert f"Length: about {needed} words, enough for each point" in generator.prompts[-1][-1]["content"]
+    assert (generator.max_tokens[0], generator.max_tokens[-1]) == (round(MIN_WORDS * 1.5) + 24,
+                                                                   round(needed * 1.5) + 24)
+
+
 def test_with_no_email_of_theirs_a_draft_keeps_its_greeting_and_sign_off(assistant, tmp_path):
     """Their documents say nothing of how they open and close an email: nothing is dropped for it,
     and a name placeholder becomes their name."""

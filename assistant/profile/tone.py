@@ -23,6 +23,7 @@ BUDGET_SLACK = 24
 MAX_OWN_EMAILS = 2000
 USUAL = "usual"  # no tone asked for: the person's own usual length, told and held to
 WORDS_PER_POINT = 8  # a point of the request said in a sentence of the person's own, about
+MIN_WORDS = 40  # with no email of theirs to go by: a greeting, a few sentences and a sign-off
 
 
 @dataclass
@@ -74,12 +75,18 @@ def usual_length(style, name: str, points: int = 0) -> ToneGuide | None:
     """Without a --tone, the person's usual length: a note that says it (their median) and a budget
     held to their 75th percentile. An instruction model left alone writes three times what a
     terse person does, and pads it with what they never say. A request with more to say than
-    their median holds (`points` to cover, `WORDS_PER_POINT` each) gets the room it needs."""
+    their median holds (`points` to cover, `WORDS_PER_POINT` each) gets the room it needs. With
+    fewer than four emails of theirs indexed, nothing says their length: the room each point
+    needs, at least `MIN_WORDS` (a note's length says nothing of an email's)."""
     data = style.contexts.get("email")
-    if not data or data.get("docs", 0) < 4:
-        return None
-    words = data["words"]
     needed = WORDS_PER_POINT * points
+    if not data or data.get("docs", 0) < 4:
+        if not points:
+            return None
+        words = max(needed, MIN_WORDS)
+        return ToneGuide(USUAL, [f"Length: about {words} words, enough for each point; nothing the request does "
+                                 f"not need."], words, asked=words)
+    words = data["words"]
     if needed <= words["median"]:
         return ToneGuide(USUAL, [f"Length: about {words['median']} words, as {name}'s own emails usually are "
                                  f"({words['p25']}–{words['p75']}); only what the request needs."], words["p75"],
