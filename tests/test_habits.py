@@ -46,6 +46,8 @@ GREETER = [  # always "Hi NAME," and "Cheers,\nPriya"; says "Hope you're doing w
     ("karen", "Hi Karen,\n\nThe revised copy is attached; the headline is shorter now.\n\nCheers,\nPriya"),
     ("karen", "Hi Karen,\n\nProofs look fine apart from the logo on page 2.\n\nCheers,\nPriya"),
 ]
+# "Hi Jeff," in two of her eight emails to him: neither rare nor a habit.
+SOMETIMES = [("jeff", "Hi Jeff,\n\n" + body) if i == 2 else (to, body) for i, (to, body) in enumerate(PLAIN)]
 # Someone else's mail in her store: their pleasantries are not hers.
 RECEIVED = ("Hi Priya,\n\nI hope this email finds you well. I wanted to take a moment to send the proofs over.\n\n"
             "Best regards,\nJeff")
@@ -93,6 +95,11 @@ def plain_home(tmp_path_factory, embedder):
 @pytest.fixture(scope="module")
 def greeter_home(tmp_path_factory, embedder):
     return _build(tmp_path_factory, embedder, GREETER)
+
+
+@pytest.fixture(scope="module")
+def sometimes_home(tmp_path_factory, embedder):
+    return _build(tmp_path_factory, embedder, SOMETIMES)
 
 
 @pytest.fixture
@@ -218,3 +225,16 @@ def test_a_base_model_draft_opens_with_a_greeting_only_where_she_greets_as_a_hab
     assert current_style(plain.db).habits("Jeff")[0] is None
     assert prompt_inputs(plain, "tell Jeff the proofs are back", "Jeff", True, chat=False).salutation is None
     assert prompt_inputs(greeter, "tell Jeff the proofs are back", "Jeff", True, chat=False).salutation == "Hi Jeff"
+
+
+def test_a_person_who_greets_him_at_times_keeps_a_drafts_greeting_and_is_not_given_one(sometimes_home, tmp_path,
+                                                                                         monkeypatch, embedder):
+    """Two emails in eight to Jeff open "Hi Jeff,": that is not rare, so a draft's greeting is not
+    taken out ("you rarely open with one" would be false), and not a habit, so none is added."""
+    sometimes = _copy(sometimes_home, tmp_path, monkeypatch, embedder)
+    style = current_style(sometimes.db)
+    assert style.greets_sometimes("Jeff") and style.habits("Jeff")[0] is None
+    assert _keep(sometimes, "Hi Jeff,\n\nThe proofs are back.")[0] == "Hi Jeff,\n\nThe proofs are back."
+    assert _keep(sometimes, "The proofs are back.")[0] == "The proofs are back."
+    assert any(n.startswith("Sometimes opens with a greeting like 'Hi NAME,' (2 of 8)") for n in style.notes("Jeff"))
+    assert prompt_inputs(sometimes, "tell Jeff the proofs are back", "Jeff", True, chat=False).salutation is None

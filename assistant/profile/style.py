@@ -69,6 +69,9 @@ MIN_PHRASE_DOCS = 3
 # A greeting or sign-off in at least this share of a group's texts is a habit the notes state
 # (and `prompt.habits` holds a draft to); below it, the person usually writes without one.
 HABIT_SHARE = 0.3
+# A greeting in fewer than this share is rare: a draft's greeting is dropped. Between the two the
+# person greets at times (one email in four, say): a draft's greeting is neither added nor dropped.
+RARE_SHARE = 0.15
 
 
 # -- reading one document ------------------------------------------------------------------------
@@ -288,6 +291,11 @@ def usual_greeting(data: dict) -> str | None:
     return data["greetings"][0][0] if data.get("greetings") and data["greeting_rate"] >= HABIT_SHARE else None
 
 
+def greets_at_times(data: dict) -> bool:
+    """Whether a group's texts open with a greeting too often to call it rare and too seldom to call it a habit."""
+    return bool(data.get("greetings")) and RARE_SHARE <= data.get("greeting_rate", 0.0) < HABIT_SHARE
+
+
 def ungreeted_replies(data: dict) -> bool:
     replies = data.get("replies", 0)
     return replies >= 2 and data.get("replies_greeted", 0) <= replies / 3
@@ -307,6 +315,9 @@ def group_notes(data: dict, noun: str = "emails") -> list[str]:
     if usual_greeting(data):
         greeting, n = data["greetings"][0]
         notes.append(f"Opens with a greeting like '{greeting} NAME,' ({n} of {docs}).")
+    elif greets_at_times(data):
+        greeting, n = data["greetings"][0]
+        notes.append(f"Sometimes opens with a greeting like '{greeting} NAME,' ({n} of {docs}); often with none.")
     elif noun == "emails":
         notes.append("Usually starts without a greeting.")
     if ungreeted_replies(data):
@@ -422,13 +433,14 @@ class StyleProfile:
         specific = self._for(recipient)
         notes = list(data["notes"])
         if specific.get("docs", 0) >= 2:  # their own habits with this person, then the general ones
-            kinds = ("Opens with", "Usually starts", "No greeting", "Signs off", "Keeps", "Writes ", "Usually '")
+            kinds = ("Opens with", "Sometimes opens", "Usually starts", "No greeting", "Signs off", "Keeps", "Writes ",
+                     "Usually '")
             notes = ([f"To {specific.get('name') or recipient} (from {specific['docs']} {noun} to them):"]
                      + [n for n in group_notes(specific, noun) if n.startswith(kinds)]
                      + [n for n in notes if not n.startswith(kinds)])
         elif greeting := specific.get("greeting"):
             notes = [f"Opens with a greeting like '{greeting} NAME,'."] + [
-                n for n in notes if not n.startswith(("Opens with", "Usually starts"))]
+                n for n in notes if not n.startswith(("Opens with", "Sometimes opens", "Usually starts"))]
         return notes
 
     def habits(self, recipient: str | None = None, reply: bool = False) -> tuple[str | None, str | None]:
@@ -443,6 +455,14 @@ class StyleProfile:
             greeting = specific.get("greeting") or usual_greeting(general)
             signoff, replies = usual_signoff(general), general
         return (None if reply and ungreeted_replies(replies) else greeting), signoff
+
+    def greets_sometimes(self, recipient: str | None = None, reply: bool = False) -> bool:
+        """Whether the person greets `recipient` (with under two emails to them: anyone) at times, not as
+        a habit (`greets_at_times`): a draft's greeting is then neither added nor dropped."""
+        specific = self._for(recipient)
+        group = specific if specific.get("docs", 0) >= 2 else self.contexts.get("email") or {}
+        return (greets_at_times(group) and not (reply and ungreeted_replies(group))
+                and not self.habits(recipient, reply)[0])
 
     def _for(self, recipient: str | None) -> dict:
         """The habits for whom `recipient` names (`recipients.matches`), the most written-to first."""

@@ -75,6 +75,7 @@ class HabitStream:
         self.greeting, self.signoff = (tone and tone.greeting) or greeting, (tone and tone.signoff) or signoff
         # with no email of theirs indexed, how they open and close one is unknown: nothing is dropped for it
         self.known = bool(style.contexts.get("email"))  # a tone's greeting, too, comes from their email
+        self.greets_sometimes = style.greets_sometimes(to, reply)  # then a greeting is theirs to write or not
         self.own_signoffs = [s for s, _ in style.signoffs]
         self.own_names, self.own_uses, self.first_name, self.show = own_names, own_uses, first_name, show
         self.raw = ""  # all it was fed
@@ -122,7 +123,7 @@ class HabitStream:
         if not match:
             return [line]
         rest = line[match.end():].strip()
-        if not self.greeting and self.known:
+        if not self.greeting and self.known and not self.greets_sometimes:
             self._changes.append(f"greeting '{match[0].strip()}' dropped: you rarely open with one")
             return [rest[:1].upper() + rest[1:]]
         if rest[:1].isupper():  # "Hi Jeff, I hope …": the greeting on a line of its own, as people write it
