@@ -226,8 +226,8 @@ def markdown(table: list[dict], ceiling: dict, sampled: int) -> str:
 
 
 def plot(data: dict, path: Path) -> Path:
-    """The table as bars, one group per measure, one bar per mode, with the goals and the judge's
-    ceiling drawn across: easier to take in than the table."""
+    """The table as bars, one group per measure, one bar per mode, with the goals (0.5, and 2.5 × none's
+    attribution) and the judge's ceiling drawn across: easier to take in than the table."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,10 +246,14 @@ def plot(data: dict, path: Path) -> Path:
             ax.hlines(0.5, m - 0.45, m + 0.45, colors="black", linestyles="dashed", linewidth=1)
         if key == "attribution":
             ax.hlines(data["ceiling"]["sampled"], m - 0.45, m + 0.45, colors="grey", linestyles="dotted", linewidth=1.5)
+            none = [row["attribution"] for row in table if row["mode"] == "none"]
+            if none:
+                ax.hlines(2.5 * none[0], m - 0.45, m + 0.45, colors="tab:blue", linestyles="dashdot", linewidth=1)
     ax.set_xticks(range(len(measures)), [label for _, label, _ in measures])
     ax.set_ylim(0, 1)
     emails = len({(r["sender"], r["real"]) for r in data["rows"]})
-    ax.set_title(f"Drafts of {emails} held-out Enron emails (dashed: goal 0.5; dotted: judge on the real emails)")
+    ax.set_title(f"Drafts of {emails} held-out Enron emails\n(dashed: goal 0.5; dash-dot: goal 2.5 × none; dotted: "
+                 f"the judge on the real emails)", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
