@@ -116,8 +116,9 @@ _DATA_TAGS = re.compile(r"[ \t]*</?(?:email|passage|fact|incoming)\b[^>\n]*>")
 
 def fill_name(text: str, first_name: str, own_names: tuple[str, ...] = ()) -> str:
     """The style notes' "Hi NAME," as a model may copy it (or a template's "Dear [Recipient's Name],"):
-    the placeholder becomes whom the draft is for, or goes ("Hi,") when it is for no one in particular. An opening greeting to the person themself
-    ("Hey Sara," in Sara's draft: told it writes for Sara, a small model greets her) is treated the same."""
+    the placeholder becomes whom the draft is for, or goes ("Hi,") when it is for no one in particular.
+    An opening greeting to the person themself ("Hey Sara," in Sara's draft: told it writes for Sara,
+    a small model greets her) is treated the same."""
     text = _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else m[1], text, count=1)
     own = {name.lower() for name in own_names} - {first_name.lower()}
     match = _GREETING.match(text)
