@@ -447,22 +447,23 @@ class StyleProfile:
         """(greeting, sign-off) the person uses with `recipient` as a habit, None for each they write
         without, decided as `notes` tells the model: their habits with this person where there are
         two or more emails to go by (else a greeting they used with them), then the general ones."""
-        general = self.contexts.get("email") or {}
-        specific = self._for(recipient)
-        if specific.get("docs", 0) >= 2:
-            greeting, signoff, replies = usual_greeting(specific), usual_signoff(specific), specific
-        else:
-            greeting = specific.get("greeting") or usual_greeting(general)
-            signoff, replies = usual_signoff(general), general
-        return (None if reply and ungreeted_replies(replies) else greeting), signoff
+        group, greeting, signoff = self._habit_group(recipient)
+        return (None if reply and ungreeted_replies(group) else greeting), signoff
 
     def greets_sometimes(self, recipient: str | None = None, reply: bool = False) -> bool:
         """Whether the person greets `recipient` (with under two emails to them: anyone) at times, not as
         a habit (`greets_at_times`): a draft's greeting is then neither added nor dropped."""
+        group, greeting, _ = self._habit_group(recipient)
+        return not greeting and greets_at_times(group) and not (reply and ungreeted_replies(group))
+
+    def _habit_group(self, recipient: str | None) -> tuple[dict, str | None, str | None]:
+        """(the figures whose habits hold with `recipient`: theirs where two or more emails to them go by,
+        else the general ones; the greeting, a greeting they used with them standing first; the sign-off)."""
+        general = self.contexts.get("email") or {}
         specific = self._for(recipient)
-        group = specific if specific.get("docs", 0) >= 2 else self.contexts.get("email") or {}
-        return (greets_at_times(group) and not (reply and ungreeted_replies(group))
-                and not self.habits(recipient, reply)[0])
+        if specific.get("docs", 0) >= 2:
+            return specific, usual_greeting(specific), usual_signoff(specific)
+        return general, specific.get("greeting") or usual_greeting(general), usual_signoff(general)
 
     def _for(self, recipient: str | None) -> dict:
         """The habits for whom `recipient` names (`recipients.matches`), the most written-to first."""
