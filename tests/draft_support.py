@@ -32,7 +32,7 @@ class Scripted:
     n_ctx = 1 << 20
 
     def generate(self, prompt, max_tokens: int = 256, temperature: float = 0.7, stop=None, prefix: str = "",
-                 avoid=None):
+                 avoid=None, seed: int = 0):
         if isinstance(prompt, list):
             yield self.chat(prompt, max_tokens=max_tokens, temperature=temperature)
         else:

@@ -282,7 +282,7 @@ def test_the_model_is_told_to_avoid_pasting_every_exemplar_it_is_shown(sample_as
     from tests.draft_support import Obedient
 
     class Watched(Obedient):
-        def generate(self, prompt, max_tokens=256, temperature=0.7, stop=None, prefix="", avoid=None):
+        def generate(self, prompt, max_tokens=256, temperature=0.7, stop=None, prefix="", avoid=None, seed=0):
             self.avoided = list(avoid or [])
             yield from super().generate(prompt, max_tokens, temperature, stop, prefix)
 

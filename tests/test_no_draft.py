@@ -93,7 +93,7 @@ class Answers(Scripted):
         self.pieces = 0
 
     def generate(self, prompt, max_tokens: int = 256, temperature: float = 0.7, stop=None, prefix: str = "",
-                 avoid=None):
+                 avoid=None, seed: int = 0):
         reply = self.replies[min(self.asked, len(self.replies) - 1)]
         self.asked += 1
         for at in range(0, len(reply), 4):

@@ -100,6 +100,23 @@ def test_streaming_gives_the_same_text_as_llama_cpp_without_streaming(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_prompt_and_seed_sample_the_same_text_whatever_ran_before_and_another_seed_another(tmp_path):
+    """llama-cpp-python draws each call's seed from the one before: a draft depended on everything the
+    process had generated earlier. Now on the prefix held in memory, loaded from disk or evaluated."""
+    def take(generator, seed=0):
+        return "".join(generator.generate(messages("Thank Sam for the quote."), max_tokens=32, temperature=1.0,
+                                          seed=seed))
+
+    generator = small_generator(tmp_path)
+    first = take(generator)
+    generator.chat(messages("Ask Janet about the permit."), max_tokens=16, temperature=1.0)
+    assert take(generator) == first and generator.last_prefix.source == "memory"
+    assert take(small_generator(tmp_path)) == first  # another process: the prefix from disk
+    assert take(small_generator(tmp_path / "empty")) == first  # evaluated afresh
+    assert len({first, take(generator, 1), take(generator, 2)}) == 3
+
+
+@pytest.mark.slow
 def test_one_model_serves_threads_one_at_a_time(tmp_path):
     generator = small_generator(tmp_path)
     requests = [f"Thank person {n} for the quote." for n in range(3)]

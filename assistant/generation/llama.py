@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from assistant.generation.base import sampling_seed
 from assistant.generation.prefix_cache import PrefixStore, prefix_key
 from assistant.llamacpp import gpu_offload_supported, open_llama, quiet_native_stderr
 
@@ -41,6 +42,7 @@ class LlamaCppGenerator:
         self.name = name
         self.path = Path(path)
         self.sha256 = sha256
+        self.seed = seed
         self.has_chat_template = chat
         self.n_ctx = context
         layers = gpu_layers if gpu_offload_supported() else 0
@@ -122,15 +124,18 @@ class LlamaCppGenerator:
     # -- generation --------------------------------------------------------------------------
 
     def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None) -> Iterator[str]:
+                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None,
+                 seed: int = 0) -> Iterator[str]:
         """Stream the continuation of `prompt`: raw text, or chat messages through the template.
 
         `prefix` (for raw text; a chat's is its system message) is the stable start whose KV
         state is reused from this context or from disk, and saved when it had to be evaluated.
         `avoid`: texts the continuation may not paste from (`no_paste.NoPaste`).
+        `seed`: which take of this prompt (`base.sampling_seed`).
         Closing the iterator stops generation; the context stays usable."""
+        seed = sampling_seed(prompt, seed, self.seed)
         if not isinstance(prompt, str) and self._formatter is None:  # no template in the GGUF
-            yield from self._untemplated_chat(prompt, max_tokens, temperature)
+            yield from self._untemplated_chat(prompt, max_tokens, temperature, seed)
             return
         tokens, prefix_tokens, prefix, stop, criteria = self.prepare(prompt, stop, prefix)
         processors = None
@@ -144,7 +149,7 @@ class LlamaCppGenerator:
             self._warm_prefix(tokens, prefix_tokens, prefix)
             parts = self._llm.create_completion(tokens, max_tokens=max_tokens, temperature=temperature, stop=stop,
                                                 stopping_criteria=criteria, repeat_penalty=REPEAT_PENALTY,
-                                                logits_processor=processors, stream=True)
+                                                logits_processor=processors, seed=seed, stream=True)
             try:
                 for part in parts:
                     piece = part["choices"][0]["text"]
@@ -223,11 +228,12 @@ class LlamaCppGenerator:
         llm._requires_eval = True
         return True
 
-    def _untemplated_chat(self, messages: list[dict], max_tokens: int, temperature: float) -> Iterator[str]:
+    def _untemplated_chat(self, messages: list[dict], max_tokens: int, temperature: float,
+                          seed: int) -> Iterator[str]:
         with self.lock:
             self.last_prefix = PrefixReport()
             parts = self._llm.create_chat_completion(messages, max_tokens=max_tokens, temperature=temperature,
-                                                     repeat_penalty=REPEAT_PENALTY, stream=True)
+                                                     repeat_penalty=REPEAT_PENALTY, seed=seed, stream=True)
             try:
                 for part in parts:
                     if piece := part["choices"][0]["delta"].get("content"):

@@ -9,6 +9,7 @@ import json
 from typing import Callable, Iterator
 
 from assistant.config import ServerSettings
+from assistant.generation.base import sampling_seed
 from assistant.model_server import MAX_REPLY_BYTES, ServerClient, choice
 
 CHARS_PER_TOKEN = 4  # the estimate when the server has no tokenize endpoint (English, BPE vocabularies)
@@ -30,23 +31,27 @@ class ServerGenerator:
         return self.context
 
     def generate(self, prompt: str | list[dict], max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None) -> Iterator[str]:
+                 stop: list[str] | None = None, prefix: str = "", avoid: list[str] | None = None,
+                 seed: int = 0) -> Iterator[str]:
         """Chat messages stream; raw text comes whole. `prefix` is the server's to cache (llama.cpp's
         servers reuse the longest matching prompt prefix in their slot by themselves). `avoid` goes
-        unused: a server's sampling cannot be steered per token from here (the copy guard trims)."""
+        unused: a server's sampling cannot be steered per token from here (the copy guard trims).
+        The server samples with `base.sampling_seed` (llama.cpp's servers honour `seed`)."""
+        seed = sampling_seed(prompt, seed)
         if isinstance(prompt, list):
-            yield from self.stream(prompt, max_tokens=max_tokens, temperature=temperature)
+            yield from self.stream(prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
         else:
-            yield self.complete(prompt, max_tokens=max_tokens, temperature=temperature, stop=stop)
+            yield self.complete(prompt, max_tokens=max_tokens, temperature=temperature, stop=stop, seed=seed)
 
     def render(self, messages: list[dict]) -> str:
         """What the prompt budget counts: the messages' text (the server applies the template, whose
         few tokens per message the budget's margin covers)."""
         return "\n".join(f"{message['role']}: {message['content']}" for message in messages)
 
-    def _body(self, **fields) -> dict:
+    def _body(self, seed: int | None = None, **fields) -> dict:
         model = self.client.settings.model
-        return {**({"model": model} if model else {}), "repeat_penalty": 1.15, **fields}
+        return {**({"model": model} if model else {}), **({"seed": seed} if seed is not None else {}),
+                "repeat_penalty": 1.15, **fields}
 
     def _chat(self, **fields) -> str:
         reply = self.client.post("/chat/completions", self._body(**fields))
@@ -56,10 +61,10 @@ class ServerGenerator:
         return message.get("content") or ""
 
     def complete(self, prompt: str, max_tokens: int = 256, temperature: float = 0.7,
-                 stop: list[str] | None = None) -> str:
+                 stop: list[str] | None = None, seed: int | None = None) -> str:
         url = self.client.url + "/completions"
         reply = self.client.post("/completions", self._body(prompt=prompt, max_tokens=max_tokens,
-                                                            temperature=temperature, stop=stop or []))
+                                                            temperature=temperature, stop=stop or [], seed=seed))
         text = choice(self.client, url, reply).get("text")
         if not isinstance(text, str):
             raise self.client.garbage(url, json.dumps(reply))
@@ -68,12 +73,13 @@ class ServerGenerator:
     def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7) -> str:
         return self._chat(messages=messages, max_tokens=max_tokens, temperature=temperature)
 
-    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7) -> Iterator[str]:
+    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.7,
+               seed: int | None = None) -> Iterator[str]:
         """Server-sent events: `data: {chunk}` lines up to `data: [DONE]`. Closing the generator (Ctrl-C)
         closes the connection, and the server stops generating."""
         url = self.client.url + "/chat/completions"
         response = self.client.open("/chat/completions", self._body(messages=messages, max_tokens=max_tokens,
-                                                                    temperature=temperature, stream=True))
+                                                                    temperature=temperature, seed=seed, stream=True))
         with response:
             while True:
                 try:

@@ -39,6 +39,7 @@ class Request:
     reply_to: str = ""  # a Message-ID in the store
     reply_label: str = ""
     tone: str = ""  # a key of TONES
+    take: int = 0  # which take of the same request: the draft's `seed` (Regenerate counts up)
 
 
 def recent_mail(db, limit: int = RECENT_MAIL) -> list[dict]:
@@ -218,10 +219,14 @@ class DraftArea(Horizontal):
 
     @on(Button.Pressed, "#draft-again")
     def regenerate(self) -> None:
-        """The draft on screen once more (same request, thread and tone), or a first one."""
+        """Another take of the draft on screen (same request, thread and tone; the next seed), or a first one."""
         current = self._request()
+        if current and self.last and replace(current, tone=self.last.tone, take=self.last.take) == self.last:
+            current = replace(self.last, take=self.last.take + 1)
+        elif current and self.last:
+            current = replace(current, tone=self.last.tone)
         if current:
-            self.run_request(replace(current, tone=self.last.tone) if self.last else current)
+            self.run_request(current)
 
     @on(Button.Pressed, "#draft-tones Button")
     def tone_pressed(self, event: Button.Pressed) -> None:
@@ -275,7 +280,8 @@ class DraftArea(Horizontal):
 
         app, worker = self.app, get_current_worker()
         options = {"instruction": request.instruction, "to": request.to or None, "reply_to": request.reply_to or None,
-                   "tone": TONES[request.tone][1] if request.tone else None, "max_tokens": app.max_tokens}
+                   "tone": TONES[request.tone][1] if request.tone else None, "max_tokens": app.max_tokens,
+                   "seed": request.take}
 
         def shown(piece: str) -> None:
             app.call_from_thread(self._append, serial, piece)

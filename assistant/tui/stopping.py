@@ -35,8 +35,8 @@ class StoppableGenerator:
         return getattr(self.inner, name)
 
     def generate(self, prompt, max_tokens: int = 256, temperature: float = 0.7, stop=None,
-                 prefix: str = "", avoid=None) -> Iterator[str]:
-        pieces = self.inner.generate(prompt, max_tokens, temperature, stop, prefix=prefix, avoid=avoid)
+                 prefix: str = "", avoid=None, seed: int = 0) -> Iterator[str]:
+        pieces = self.inner.generate(prompt, max_tokens, temperature, stop, prefix=prefix, avoid=avoid, seed=seed)
         try:
             for piece in pieces:
                 if self.should_stop():

@@ -162,14 +162,16 @@ def build_prompt(assistant, instruction: str, to: str | None, personalize: bool,
 
 def draft(assistant, instruction: str = "", to: str | None = None, personalize: bool = True,
           max_tokens: int = 220, temperature: float = 0.7, reply_to: str | None = None,
-          tone: str | None = None, save=None, on_text=None, candidates: int | None = None) -> DraftResult:
+          tone: str | None = None, save=None, on_text=None, candidates: int | None = None,
+          seed: int = 0) -> DraftResult:
     """A draft, passed through the safety guard. `reply_to`: a saved message or a Message-ID to
     answer; `tone`: one of `tone.TONES`, relative to the person's own range; `save`: a
     `save.Targets`, checked before generating and written after; `on_text(piece)` receives the
     draft as it is written (streaming), each line through the guard before it is shown; with
     several `candidates` (default `[draft] candidates`), the chosen one once all are written
     (`choose.pick`). No draft keeps a run of more than 12 words copied from what the model was
-    shown (`copying.trim_copies`)."""
+    shown (`copying.trim_copies`). The same request and `seed` draft the same text; another `seed`
+    is another take (each candidate is sampled with its own seed: `base.sampling_seed`)."""
     from assistant.generation.guard import Removed, guard_text
     from assistant.store.audit import record_generation
     from assistant_plugins.draft.request import finish, prepare
@@ -188,7 +190,7 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     prompt = build_prompt(assistant, request.instruction, request.to, personalize, chat, generator, max_tokens,
                           inputs=inputs)
     count = (candidates or assistant.config.draft_candidates) if personalize else 1
-    writer = _Writer(assistant, request, inputs, prompt, personalize, max_tokens, temperature)
+    writer = _Writer(assistant, request, inputs, prompt, personalize, max_tokens, temperature, seed)
     shown = writer.stream(on_text)
     chosen = 0
     if count == 1:
@@ -220,7 +222,8 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     notes = inputs.style_notes + inputs.recipient_notes + ([f"Greeting: {inputs.salutation}"] if inputs.salutation else [])
     result.generation_id = record_generation(
         assistant.db, skill="draft", model=result.model, seconds=result.seconds, chunk_ids=result.used,
-        request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone, "personalize": personalize},
+        request={"instruction": instruction, "to": to, "reply_to": reply_to, "tone": tone, "personalize": personalize,
+                 "seed": seed},
         style_notes=notes, fact_ids=inputs.fact_ids, guard_removed=result.removed)
     return result
 
@@ -231,7 +234,7 @@ class _Writer:
     are gathered once and shared by every candidate, the stream and the final text."""
 
     def __init__(self, assistant, request, inputs, prompt, personalize: bool, max_tokens: int,
-                 temperature: float) -> None:
+                 temperature: float, seed: int = 0) -> None:
         from assistant.profile.refresh import current_style
         from assistant.prompt.habits import own_phrase_checker
         from assistant_plugins.draft.choose import content_words
@@ -248,6 +251,7 @@ class _Writer:
         self.seen = _shown_texts(prompt, inputs)  # what no draft may paste
         self.retried: list[str] = []  # answers that were no draft (a refusal, the request echoed)
         self.prefix_cache: dict = {}  # where the stable prefix came from for the request's first generation
+        self.seed, self.takes = seed, 0  # generations so far: each candidate and retry has a seed of its own
 
     def stream(self, on_text) -> list:
         """The stages a draft is shown through, first one first: the <email> echo unwrapped, held to
@@ -271,7 +275,9 @@ class _Writer:
         for attempt in range(MAX_RETRIES + 1):
             gate = (NoDraftGate(show, self.wanted, not asks_to_decline(self.request.instruction))
                     if self.personalize and self.generator.has_chat_template and attempt < MAX_RETRIES else None)
-            text = _write(self.generator, self.prompt, self.max_tokens, self.temperature, self.seen, show, gate)
+            text = _write(self.generator, self.prompt, self.max_tokens, self.temperature, self.seen, show, gate,
+                          (self.seed << 16) + self.takes)
+            self.takes += 1
             if not self.prefix_cache and hasattr(self.generator, "last_prefix"):
                 self.prefix_cache = asdict(self.generator.last_prefix)
             if not (gate and gate.rejected):
@@ -293,22 +299,23 @@ class _Writer:
 
 
 def _write(generator, prompt, max_tokens: int, temperature: float, avoid: list[str], shown=None,
-           gate=None) -> str:
+           gate=None, seed: int = 0) -> str:
     """One draft from `prompt`, passed piece by piece to `shown` when given; one that ran out of
     tokens ends at its last whole sentence. The model is kept from pasting the texts it was shown
     (`avoid`) as it writes, where its backend allows. With a `gate` (a `no_draft.NoDraftGate` in
     front of `shown`), an answer whose first sentence is no draft is stopped there, none of it
-    shown, and `gate.rejected` says so."""
+    shown, and `gate.rejected` says so. `seed`: which take of this prompt (`base.sampling_seed`)."""
     from assistant.prompt.draft import COMPLETION_STOPS, end_at_sentence, unwrap_echo
 
     shown = gate or shown
     if shown and prompt.opening:
         shown(prompt.opening)
     if prompt.messages is not None:
-        pieces = generator.generate(prompt.messages, max_tokens=max_tokens, temperature=temperature, avoid=avoid)
+        pieces = generator.generate(prompt.messages, max_tokens=max_tokens, temperature=temperature, avoid=avoid,
+                                    seed=seed)
     else:
         pieces = generator.generate(prompt.text, max_tokens=max_tokens, temperature=temperature,
-                                    stop=COMPLETION_STOPS, prefix=prompt.prefix, avoid=avoid)
+                                    stop=COMPLETION_STOPS, prefix=prompt.prefix, avoid=avoid, seed=seed)
     written = []
     for piece in pieces:
         written.append(piece)
@@ -389,13 +396,16 @@ def register_commands(cli):
                        "with several candidates, the one kept once all are written.")
     @click.option("--from-suggestion", "suggestion", metavar="ID",
                   help="Draft from an item of `assistant suggest` (its request and recipient).")
+    @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                  help="Another take on the same request: the same seed drafts the same text again, "
+                       "another seed a different draft.")
     @click.option("--candidates", type=click.IntRange(min=1), metavar="N",
                   help="Write N drafts and keep the one most in your voice that covers the request, "
                        "nearest the length asked for (default: `[draft] candidates` in config.toml, 3). "
                        "1 streams at once.")
     @click.pass_context
     def draft_command(ctx, instruction, to, reply_to, tone, out, maildir_drafts, imap_drafts, as_json,
-                      no_personalization, max_tokens, explain, stream, suggestion, candidates):
+                      no_personalization, max_tokens, explain, stream, suggestion, seed, candidates):
         """Draft an email in your voice, or a reply (--reply-to). Never sends anything. Ctrl-C stops it (exit 130).
 
         Written by the running daemon when there is one (its models are loaded), else here.
@@ -404,6 +414,7 @@ def register_commands(cli):
         Examples:
           assistant draft "ask Sam to move Thursday's site visit to Friday" --to Sam
           assistant draft "decline the invitation politely" --json
+          assistant draft "decline the invitation politely" --seed 1      # another take
           assistant draft "thank Janet for the permit" --to Janet --explain --candidates 1
           assistant draft "say yes to Thursday" --reply-to ~/Downloads/invite.eml --out reply.eml
           assistant draft --reply-to "<9f2c1a7e.sam@fernhill.example>" --tone shorter --maildir-drafts ~/Maildir
@@ -422,7 +433,7 @@ def register_commands(cli):
                             "or --from-suggestion ID")
 
         options = {"instruction": instruction, "to": to, "personalize": not no_personalization,
-                   "max_tokens": max_tokens, "reply_to": reply_to, "tone": tone}
+                   "max_tokens": max_tokens, "reply_to": reply_to, "tone": tone, "seed": seed}
         count = (candidates or assistant.config.draft_candidates) if not no_personalization else 1
         if candidates:
             options["candidates"] = candidates
