@@ -255,8 +255,9 @@ def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft(
     assert fill_name("Hey Sara,\n\nThe tax sheet is attached.\n\nSara", "", own) == \
         "Hey,\n\nThe tax sheet is attached.\n\nSara"
     assert fill_name("Hi Sara!\n\nDone.", "Mark", own) == "Hi Mark!\n\nDone."
+    assert fill_name("Dear Sara,\n\nDone.", "", own) == "Hello,\n\nDone."
     assert fill_name("Hi NAME,\n\nDone.", "Mark", own) == "Hi Mark,\n\nDone."
-    assert fill_name("Dear [Recipient's Name],\n\nDone.", "", own) == "Dear,\n\nDone."  # a template's blank
+    assert fill_name("Dear [Recipient's Name],\n\nDone.", "", own) == "Hello,\n\nDone."  # a template's blank
     assert fill_name("Hello [name],\n\nDone.", "Mark", own) == "Hello Mark,\n\nDone."
     assert fill_name("Dear [Recipient],\n\nDone [Name].", "Mark", own) == "Dear Mark,\n\nDone [Name]."
     kept = "Sara, the sheet is attached.\nHi Sara, said Mark."

@@ -116,15 +116,22 @@ _DATA_TAGS = re.compile(r"[ \t]*</?(?:email|passage|fact|incoming)\b[^>\n]*>")
 
 def fill_name(text: str, first_name: str, own_names: tuple[str, ...] = ()) -> str:
     """The style notes' "Hi NAME," as a model may copy it (or a template's "Dear [Recipient's Name],"):
-    the placeholder becomes whom the draft is for, or goes ("Hi,") when it is for no one in particular.
-    An opening greeting to the person themself ("Hey Sara," in Sara's draft: told it writes for Sara,
-    a small model greets her) is treated the same."""
-    text = _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else m[1], text, count=1)
+    the placeholder becomes whom the draft is for, or goes ("Hi,") when it is for no one in particular
+    (a bare "Dear," reads as a blank left unfilled: it becomes "Hello,"). An opening greeting to the
+    person themself ("Hey Sara," in Sara's draft: told it writes for Sara, a small model greets her)
+    is treated the same."""
+    text = _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else _unnamed(m[1]), text, count=1)
     own = {name.lower() for name in own_names} - {first_name.lower()}
     match = _GREETING.match(text)
     if match and match[2].lower() in own:
-        text = text[:match.start(2) - 1] + (f" {first_name}" if first_name else "") + text[match.end(2):]
+        greeting = f"{match[1]} {first_name}" if first_name else _unnamed(match[1])
+        text = greeting + text[match.end(2):]
     return text
+
+
+def _unnamed(greeting: str) -> str:
+    """A greeting whose name is taken out; a bare "Dear," reads as a blank left unfilled."""
+    return re.sub(r"(?i)^(\s*)dear$", r"\1Hello", greeting)
 
 
 def drop_data_tags(text: str) -> str:
