@@ -256,6 +256,7 @@ def test_a_greeting_to_the_person_themself_and_echoed_data_tags_leave_the_draft(
         "Hey,\n\nThe tax sheet is attached.\n\nSara"
     assert fill_name("Hi Sara!\n\nDone.", "Mark", own) == "Hi Mark!\n\nDone."
     assert fill_name("Dear Sara,\n\nDone.", "", own) == "Hello,\n\nDone."
+    assert fill_name("Subject: Plugs\n\nDear [Name],\nDone.", "Mark", own) == "Subject: Plugs\n\nDear Mark,\nDone."
     assert fill_name("Hi NAME,\n\nDone.", "Mark", own) == "Hi Mark,\n\nDone."
     assert fill_name("Dear [Recipient's Name],\n\nDone.", "", own) == "Hello,\n\nDone."  # a template's blank
     assert fill_name("Hello [name],\n\nDone.", "Mark", own) == "Hello Mark,\n\nDone."

@@ -111,6 +111,7 @@ def end_at_sentence(text: str) -> str:
 _PLACEHOLDER = re.compile(r"^(\s*\S[^\n]*?) (?:NAME\b|\[(?i:(?:recipient(?:'s)? |first |full )?name|recipient)\])")
 _GREETING = re.compile(r"^(\s*(?:hi|hello|hey|hiya|dear|good morning|morning)\b[^\n]{0,20}?) (\w+)(?=[,!:]?[ \t]*$)",
                        re.I | re.M)
+_SUBJECT_LINE = re.compile(r"\A\s*subject[ \t]*:[^\n]*\n", re.I)  # a model's own, above the greeting
 _DATA_TAGS = re.compile(r"[ \t]*</?(?:email|passage|fact|incoming)\b[^>\n]*>")
 
 
@@ -119,7 +120,11 @@ def fill_name(text: str, first_name: str, own_names: tuple[str, ...] = ()) -> st
     the placeholder becomes whom the draft is for, or goes ("Hi,") when it is for no one in particular
     (a bare "Dear," reads as a blank left unfilled: it becomes "Hello,"). An opening greeting to the
     person themself ("Hey Sara," in Sara's draft: told it writes for Sara, a small model greets her)
-    is treated the same."""
+    is treated the same. A "Subject:" line the model put above the greeting is passed over (the
+    guard removes it later)."""
+    subject = _SUBJECT_LINE.match(text)
+    if subject:
+        return subject[0] + fill_name(text[subject.end():], first_name, own_names)
     text = _PLACEHOLDER.sub(lambda m: f"{m[1]} {first_name}" if first_name else _unnamed(m[1]), text, count=1)
     own = {name.lower() for name in own_names} - {first_name.lower()}
     match = _GREETING.match(text)
