@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import random
 import statistics
 import tempfile
@@ -206,6 +207,8 @@ def goals(table: list[dict]) -> list[tuple[str, bool]]:
 
 def _cell(row: dict, key: str) -> str:
     value = row.get(key, float("nan"))  # runs saved before a column existed lack it
+    if isinstance(value, float) and math.isnan(value):  # no figure: the first candidate has no time of its own
+        return ""
     if isinstance(value, float):
         return f"{value:.1f}" if key in ("chrF", "words", "s/draft") else f"{value:.3f}"
     return str(value)

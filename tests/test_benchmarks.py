@@ -55,7 +55,7 @@ def test_draft_quality_splits_each_sender_80_20_the_same_way_every_run():
 
 
 def test_draft_quality_pools_several_selections_into_one_table():
-    from benchmarks.draft_quality import pooled, summarise
+    from benchmarks.draft_quality import markdown, pooled, summarise
 
     def run(sender: str, attributed: list[float], sampled: float) -> dict:
         rows = [{"sender": sender, "mode": "full", "real": f"real {i}", "chrF": 30.0, "rouge_l": 0.1,
@@ -69,6 +69,8 @@ def test_draft_quality_pools_several_selections_into_one_table():
     both = pooled([one, two])
     assert both["table"][0]["drafts"] == 6 and both["table"][0]["attribution"] == pytest.approx(5 / 6)
     assert both["ceiling"]["picked"] == 6 and both["ceiling"]["sampled"] == pytest.approx((0.5 * 2 + 0.75 * 4) / 6)
+    row = markdown(both["table"], both["ceiling"], 6).splitlines()[2]
+    assert row.startswith("| full | 6 | 30.0 |") and row.endswith("| 40.0 |  |")  # no times saved: no "nan"
 
 
 def test_draft_quality_development_emails_never_overlap_the_reported_ones():
