@@ -229,3 +229,35 @@ def test_the_register_note_states_only_habits():
     assert register_note(jeff, people) == ("Usually no greeting or sign-off; changes register for Janet Liu "
                                            "('Dear NAME,' and 'With thanks, / Jeff Johnson').")
     assert register_note(group(10, 8, 6), people).startswith("Usually 'Hi NAME,' and 'Best, / Jeff'; changes")
+
+
+def test_a_sign_off_and_greeting_glued_to_the_text_are_read_as_such():
+    """Mail whose line breaks were lost (the Enron set has none): Kay Brown ends 40 % of her emails
+    "…what you did.Thanks,Kay" and Jeff Johnson 72 % "…Thoughts?Best,Jeff". Read by lines, neither
+    ever signed off, and a draft's "Thanks,\\nKay" was dropped as a sign-off she never uses."""
+    from assistant.profile.style import body_lines, document_features
+
+    assert signoff_of("I'd appreciate hearing about what you did.Thanks,Kay") == "Thanks,\nKay"
+    assert signoff_of("David:Great start.  Thoughts?Best,Jeff") == "Best,\nJeff"
+    assert signoff_of("The permit came.\nThanks, Kay") == "Thanks,\nKay"
+    for text in ("Thanks, Sam", "We want the best, Mary", "It was the best,Jeff said.", "Sounds good.  Kay"):
+        assert signoff_of(text) is None, text
+    assert body_lines("Hi guys,Lee is asking.  What should I tell him?Thanks,Kay") == \
+        "Lee is asking.  What should I tell him?"  # the greeting and sign-off go, the sentences stay
+    assert body_lines("Hi Sam,\n\nThe plan is ready.\n\nBest,\nPriya").strip() == "The plan is ready."
+    counts, _ = document_features("Hi guys,Lee is asking about the contract.  What should I tell him?Thanks,Kay")
+    assert counts["sign:Thanks,\nKay"] == 1 and counts["sentences"] == 2
+
+
+def test_a_store_whose_style_rows_were_read_by_an_older_version_is_read_again(sample_assistant):
+    from assistant.store.migrations import m012_style_features_read_again
+
+    db = sample_assistant.db
+    refresh_style(db)
+    profile = {key: json.loads(data)["notes"] for key, (data, _) in _groups(db).items()}
+    counts = _counts(db, "email", "")
+    documents = db.execute("SELECT count(*) FROM style_features").fetchone()[0]
+    m012_style_features_read_again(db)
+    assert refresh_style(db).added == documents
+    assert _counts(db, "email", "") == counts  # read once, not added onto the old totals
+    assert {key: json.loads(data)["notes"] for key, (data, _) in _groups(db).items()} == profile

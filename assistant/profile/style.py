@@ -27,6 +27,12 @@ KINDS = {context: kind for kind, context in CONTEXTS.items()}
 WRITING_CONTEXTS = ("email", "document", "chat")
 
 _GREETING = re.compile(r"^\s*((?:hi|hiya|hey|hello|dear|morning|good morning|hi there|yo)\b[^\n,]{0,30},?)", re.I)
+# A sign-off glued to the end of the last sentence, "…what you did.Thanks,Kay": mail whose line
+# breaks were lost (some exports and HTML-to-text conversions; the Enron set has none at all).
+_GLUED_SIGNOFF = re.compile(
+    r"(?:\A|(?<=[.!?)])|(?<=[.!?)] ))\s*((?i:thanks|thank you|many thanks|best|best regards|kind regards|regards|"
+    r"all the best|best wishes|cheers|love|ciao|take care|talk soon|talk to you soon|see you soon|sincerely),)"
+    r"[ \t]*([A-Z][\w'-]*(?: [A-Z][\w'-]*)?)\s*\Z")
 _WORD = re.compile(r"(?<![\w'])[a-z][a-z']*(?![\w'])")
 _SENTENCE = re.compile(r"[^.!?…\n]*[A-Za-z0-9][^.!?…\n]*(?:[.!?…]+|\n|$)")
 _CONTRACTION = re.compile(r"\b\w+(?:n't|'re|'ll|'ve|'m|'d)\b|\b(?:it|that|there|what|let|he|she|here|who)'s\b", re.I)
@@ -85,22 +91,34 @@ def greeting_of(text: str) -> str | None:
 
 
 def signoff_of(text: str) -> str | None:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    if len(lines) < 3:
-        return None
-    candidate = lines[-2]
-    if candidate.endswith(",") and len(candidate.split()) <= 4:
-        return f"{candidate}\n{lines[-1]}"
-    return None
+    """"Best,\nJeff": a closing line and a name line at the end, or (line breaks lost) a closing
+    formula and a name glued to the last sentence."""
+    return _split_signoff(text)[1]
+
+
+def _split_signoff(text: str) -> tuple[list[str], str | None]:
+    """(the text's lines before its sign-off, the sign-off or None)."""
+    lines = text.strip().splitlines()
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if len(filled) >= 3:
+        candidate = lines[filled[-2]].strip()
+        if candidate.endswith(",") and len(candidate.split()) <= 4:
+            return lines[:filled[-2]], f"{candidate}\n{lines[filled[-1]].strip()}"
+    glued = _GLUED_SIGNOFF.search(lines[filled[-1]]) if filled else None
+    if glued and (glued.start() > 0 or len(filled) > 1):
+        return lines[:filled[-1]] + [lines[filled[-1]][:glued.start()]], f"{glued[1]}\n{glued[2]}"
+    return lines, None
 
 
 def body_lines(text: str) -> str:
-    """The text without its greeting line and sign-off, which the profile reports on their own."""
-    lines = text.strip().splitlines()
-    if lines and greeting_of(lines[0]):
+    """The text without its greeting and sign-off, which the profile reports on their own (a
+    greeting that runs on into the first sentence, its line breaks lost, leaves the sentence)."""
+    lines, _ = _split_signoff(text)
+    greeting = _GREETING.match(lines[0]) if lines else None
+    if greeting and greeting[1].endswith(",") and greeting.end() < len(lines[0].rstrip()):
+        lines = [lines[0][greeting.end():].lstrip(), *lines[1:]]
+    elif greeting:
         lines = lines[1:]
-    if signoff_of(text):
-        lines = lines[:-2]
     return "\n".join(lines)
 
 

@@ -240,3 +240,12 @@ def m011_facts(db: Database) -> None:
     # likelihood gain and whether verification kept it.
     db["persona_versions"].create(
         {"id": int, "text": str, "created_at": str, "statements": str, "model": str}, pk="id")
+
+
+@migrations()
+def m012_style_features_read_again(db: Database) -> None:
+    # A sign-off or greeting glued to the text (mail whose line breaks were lost: "…did.Thanks,Kay")
+    # is read since this version. Every document's style row is dropped with the totals it made;
+    # the next refresh (`profile.refresh.refresh_style`) reads them all again and renders each group.
+    for table in ("style_features", "style_counts", "style_grams"):
+        db.execute(f"DELETE FROM {table}")
