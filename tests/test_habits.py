@@ -155,6 +155,22 @@ def test_a_person_who_greets_and_signs_off_keeps_the_greeting_and_gets_her_own_s
     assert _keep(greeter, own) == (own, [])
 
 
+def test_a_closing_signed_with_a_name_not_hers_becomes_her_own_sign_off(greeter):
+    """A small model signs with a name it read ("Thank you very much,\n\nAdam LISA" in a draft of
+    Kay Brown's): a formula outside the known list, or hers above another's name, is a closing too."""
+    for qwen in ("Hi Jeff,\n\nThe proofs are back.\n\nThank you very much,\n\nAdam LISA",
+                 "Hi Jeff,\n\nThe proofs are back.\n\nCheers,\nAdam"):
+        text, changes = _keep(greeter, qwen)
+        assert text == "Hi Jeff,\n\nThe proofs are back.\n\nCheers,\nPriya", qwen
+        assert any(c.startswith("sign-off") and "replaced with your 'Cheers, / Priya'" in c for c in changes)
+    shown = []
+    stream = HabitStream(shown.append, current_style(greeter.db), "Jeff", own_phrase_checker(greeter.db), NAMES)
+    for piece in ("Hi Jeff,\n\nThe proofs ", "are back.\n\nThank you very", " much,\n\nAdam LISA"):
+        stream(piece)
+    stream.close()
+    assert "".join(shown) == stream.text == "Hi Jeff,\n\nThe proofs are back.\n\nCheers,\nPriya"
+
+
 def test_the_first_sentence_does_not_name_again_whom_the_greeting_named(greeter):
     style, uses = current_style(greeter.db), own_phrase_checker(greeter.db)
     text, changes = keep_to_habits("Hi Jeff,\n\nJeff, could you move the print run to Monday?\n\nCheers,\nPriya",

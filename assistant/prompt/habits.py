@@ -37,6 +37,7 @@ FILLERS = (
 # A phrase taken out of its sentence: "I wanted to take a moment to thank you" → "I wanted to thank you".
 PADDING = "take a moment to"
 _NAME_PLACEHOLDER = re.compile(r"^\[(?:your|my) (?:full )?name\]$", re.I | re.M)
+_LOOSE_FORMULA = re.compile(r"^(?:[^\s.!?:;,]+[ \t]+){0,3}[^\s.!?:;,]+,$")  # four words at most, then a comma
 _NAME_LINE = re.compile(r"^\[?[A-Z][\w.'’-]*\]?(?:[ \t]+\[?[A-Z][\w.'’-]*\]?){0,2}$")  # "Kay", "[Your Name]"
 _TAIL_WORDS = 8  # a filler sentence that goes on longer than this says something: it stays
 
@@ -150,10 +151,10 @@ class HabitStream:
         if not filled:
             return len(self.lines)
         last = self.lines[filled[-1]].strip()
-        if not (_CLOSING.match(last) or _NAME_LINE.match(last)
+        if not (_is_formula(last) or _NAME_LINE.match(last)
                 or _own_name_line(last, {name.lower() for name in self.own_names})):
             return len(self.lines)
-        if len(filled) > 1 and _CLOSING.match(self.lines[filled[-2]].strip()):
+        if len(filled) > 1 and _is_formula(self.lines[filled[-2]].strip()):
             return filled[-2]
         return filled[-1]
 
@@ -220,10 +221,12 @@ def _without_filler(match: re.Match, changes: list[str]) -> str:
 def _closing(text: str, signoff: str | None, own_signoffs: list[str], own_names: tuple[str, ...],
              changes: list[str]) -> str:
     """The draft's last lines held to the person's sign-off: a generic closing ("Best regards," and a
-    name line) goes when they rarely sign off, and becomes theirs when they do."""
+    name line) goes when they rarely sign off, and becomes theirs when they do; so does their own
+    formula above a name not theirs ("Thanks,\nAdam": a name the model took from what it read)."""
     lines = text.rstrip().splitlines()
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    block = _closing_block([lines[i].strip() for i in filled], {name.lower() for name in own_names})
+    names = {name.lower() for name in own_names}
+    block = _closing_block([lines[i].strip() for i in filled], names)
     if not block:
         return text
     formula, kept = lines[filled[-block]].strip(), lines[:filled[-block]]
@@ -231,8 +234,9 @@ def _closing(text: str, signoff: str | None, own_signoffs: list[str], own_names:
     if signoff is None:
         changes.append(f"sign-off '{closing}' dropped: you rarely sign off")
         return "\n".join(kept)
-    if _CLOSING.match(formula) and not any(formula.lower() == own.splitlines()[0].lower()
-                                           for own in [signoff, *own_signoffs]):
+    ours = any(formula.lower() == own.splitlines()[0].lower() for own in [signoff, *own_signoffs])
+    signed = block == 1 or not names or _own_name_line(lines[filled[-1]].strip(), names)
+    if _is_formula(formula) and not (ours and signed):
         changes.append(f"sign-off '{closing}' replaced with your '{' / '.join(signoff.splitlines())}'")
         return "\n".join(kept + signoff.splitlines())
     return text
@@ -248,9 +252,15 @@ def _closing_block(filled: list[str], names: set[str]) -> int:
     if formula and formula[1] == ",":
         return 1  # "Best," with no name under it
     above = _CLOSING.match(filled[-2])
-    if above and above[1] in ("", ",") and _NAME_LINE.match(last):  # "Thanks!" above a name is a sentence
-        return 2
+    if (above and above[1] in ("", ",") or _LOOSE_FORMULA.match(filled[-2])) and _NAME_LINE.match(last):
+        return 2  # "Thanks!" above a name is a sentence
     return 1 if _own_name_line(last, names) else 0
+
+
+def _is_formula(line: str) -> bool:
+    """A closing formula: a known one ("Best regards,", "Thanks"), or any short line ending in a comma
+    ("Thank you very much,"), the way `style.signoff_of` reads the person's own."""
+    return bool(_CLOSING.match(line) or _LOOSE_FORMULA.match(line))
 
 
 def _own_name_line(line: str, names: set[str]) -> bool:
