@@ -30,7 +30,7 @@ _GREETING = re.compile(r"^\s*((?:hi|hiya|hey|hello|dear|morning|good morning|hi 
 # A sign-off glued to the end of the last sentence, "…what you did.Thanks,Kay": mail whose line
 # breaks were lost (some exports and HTML-to-text conversions; the Enron set has none at all).
 _GLUED_SIGNOFF = re.compile(
-    r"(?:\A|(?<=[.!?)])|(?<=[.!?)] ))\s*((?i:thanks|thank you|many thanks|best|best regards|kind regards|regards|"
+    r"(?:\A|(?<=[.!?)]))\s*((?i:thanks|thank you|many thanks|best|best regards|kind regards|regards|"
     r"all the best|best wishes|cheers|love|ciao|take care|talk soon|talk to you soon|see you soon|sincerely),)"
     r"[ \t]*([A-Z][\w'-]*(?: [A-Z][\w'-]*)?)\s*\Z")
 _WORD = re.compile(r"(?<![\w'])[a-z][a-z']*(?![\w'])")
