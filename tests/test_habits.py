@@ -167,6 +167,8 @@ def test_a_closing_signed_with_a_name_not_hers_becomes_her_own_sign_off(greeter)
     stream = HabitStream(shown.append, current_style(greeter.db), "Jeff", own_phrase_checker(greeter.db), NAMES)
     for piece in ("Hi Jeff,\n\nThe proofs ", "are back.\n\nThank you very", " much,\n\nAdam LISA"):
         stream(piece)
+        if piece.startswith("Hi"):  # a first line ending in a comma opens the draft: shown at once
+            assert "".join(shown).startswith("Hi Jeff,\n")
     stream.close()
     assert "".join(shown) == stream.text == "Hi Jeff,\n\nThe proofs are back.\n\nCheers,\nPriya"
 

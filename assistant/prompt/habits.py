@@ -150,11 +150,14 @@ class HabitStream:
         filled = [i for i, line in enumerate(self.lines) if line]
         if not filled:
             return len(self.lines)
+        def closes(i: int) -> bool:  # the draft's first line ("Hi Sam,") opens it: only a known formula closes
+            return bool(_is_formula(self.lines[i].strip()) if i > filled[0] else _CLOSING.match(self.lines[i].strip()))
+
         last = self.lines[filled[-1]].strip()
-        if not (_is_formula(last) or _NAME_LINE.match(last)
+        if not (closes(filled[-1]) or _NAME_LINE.match(last)
                 or _own_name_line(last, {name.lower() for name in self.own_names})):
             return len(self.lines)
-        if len(filled) > 1 and _is_formula(self.lines[filled[-2]].strip()):
+        if len(filled) > 1 and closes(filled[-2]):
             return filled[-2]
         return filled[-1]
 
