@@ -150,8 +150,10 @@ class HabitStream:
         filled = [i for i, line in enumerate(self.lines) if line]
         if not filled:
             return len(self.lines)
+
         def closes(i: int) -> bool:  # the draft's first line ("Hi Sam,") opens it: only a known formula closes
-            return bool(_is_formula(self.lines[i].strip()) if i > filled[0] else _CLOSING.match(self.lines[i].strip()))
+            line = self.lines[i].strip()
+            return bool(_is_formula(line) if i > filled[0] else _CLOSING.match(line))
 
         last = self.lines[filled[-1]].strip()
         if not (closes(filled[-1]) or _NAME_LINE.match(last)

@@ -221,10 +221,10 @@ class DraftArea(Horizontal):
     def regenerate(self) -> None:
         """Another take of the draft on screen (same request, thread and tone; the next seed), or a first one."""
         current = self._request()
-        if current and self.last and replace(current, tone=self.last.tone, take=self.last.take) == self.last:
-            current = replace(self.last, take=self.last.take + 1)
-        elif current and self.last:
+        if current and self.last:
             current = replace(current, tone=self.last.tone)
+            if replace(current, take=self.last.take) == self.last:
+                current = replace(current, take=self.last.take + 1)
         if current:
             self.run_request(current)
 

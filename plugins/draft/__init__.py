@@ -251,7 +251,7 @@ class _Writer:
         self.seen = _shown_texts(prompt, inputs)  # what no draft may paste
         self.retried: list[str] = []  # answers that were no draft (a refusal, the request echoed)
         self.prefix_cache: dict = {}  # where the stable prefix came from for the request's first generation
-        self.seed, self.takes = seed, 0  # generations so far: each candidate and retry has a seed of its own
+        self.seed, self.takes = seed, 0  # the request's seed; generations so far (each candidate and retry: a take)
 
     def stream(self, on_text) -> list:
         """The stages a draft is shown through, first one first: the <email> echo unwrapped, held to
