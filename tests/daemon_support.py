@@ -233,20 +233,22 @@ def crash_rounds(home: Home, src: Path, files: int, iterations: int,
                  rng: random.Random) -> tuple[int, list[str]]:
     """Rewrite half of `files` notes, run `daemon run --oneshot`, SIGKILL it at a random point once it
     has begun to commit, and check the store; `iterations` times. Returns how many kills hit a running
-    daemon, and what `assert_store_consistent` found wrong after each round that failed it."""
+    daemon, and what `assert_store_consistent` found wrong after each round that failed it.
+
+    The kill points are drawn from the span a whole round writes for on this machine (one timed first,
+    without a kill), so they land mid-run on a fast CPU as on a slow one: a fixed 0.6 s missed most runs
+    on a machine that wrote a round's 150 notes in 0.2 s."""
     connect(home.db_path).close()  # schema in place, so the first commit seen below is indexing
     watcher = sqlite3.connect(str(home.db_path), timeout=30)
     killed_mid_run, failures = 0, []
     try:
+        DaemonProcess(home).start(oneshot=True).wait()  # everything indexed once, as before each round below
+        daemon, began = _start_round(home, src, files, iterations + 1, rng, watcher)
+        daemon.wait()
+        span = max(time.monotonic() - began, 0.05)
         for iteration in range(1, iterations + 1):
-            for n in rng.sample(range(files), files // 2):  # enough that most kills land mid-run
-                (src / f"f{n:03}.md").write_text(note_text(n, version=iteration))
-            daemon = DaemonProcess(home).start(oneshot=True)
-            seen = _data_version(watcher)
-            deadline = time.monotonic() + 180
-            while _data_version(watcher) == seen and daemon.proc.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.01)
-            time.sleep(rng.uniform(0, 0.6))
+            daemon, _ = _start_round(home, src, files, iteration, rng, watcher)
+            time.sleep(rng.uniform(0, 0.8 * span))
             if daemon.proc.poll() is None:
                 killed_mid_run += 1
             daemon.kill()
@@ -257,6 +259,20 @@ def crash_rounds(home: Home, src: Path, files: int, iterations: int,
     finally:
         watcher.close()
     return killed_mid_run, failures
+
+
+def _start_round(home: Home, src: Path, files: int, version: int, rng: random.Random,
+                 watcher: sqlite3.Connection) -> tuple[DaemonProcess, float]:
+    """Rewrite half the notes as `version`, start a oneshot daemon, and return it once its first commit
+    shows (or it has exited), with the time that happened."""
+    for n in rng.sample(range(files), files // 2):  # enough that most kills land mid-run
+        (src / f"f{n:03}.md").write_text(note_text(n, version=version))
+    daemon = DaemonProcess(home).start(oneshot=True)
+    seen = _data_version(watcher)
+    deadline = time.monotonic() + 180
+    while _data_version(watcher) == seen and daemon.proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return daemon, time.monotonic()
 
 
 def _data_version(conn: sqlite3.Connection) -> int:
