@@ -20,6 +20,7 @@ from assistant.home import Home, write_private
 
 DEFAULT_GENERATOR = "qwen2.5-coder-1.5b-instruct"
 DRAFT_CANDIDATES = 3  # vs 1: attribution 0.375 → 0.625, chrF 35.2 → 37.3 on the Enron dev emails, ~1.7× the time (README)
+DRAFT_MORE_CANDIDATES = 2  # written only while none sounds like the person (README: "Drafting quality")
 EMBEDDING_BACKENDS = ("torch", "onnx-int8", "nomic-embed-text-v1.5")
 SERVER_EMBEDDER = "server"  # `[embedding] backend = "server"`: embeddings from `[server]`
 
@@ -87,6 +88,7 @@ class Config:
     ignore_sources: list[str] = field(default_factory=list)  # source names: `whatsapp`, `imap`
     ignore_before: str | None = None  # items written before this date
     draft_candidates: int = DRAFT_CANDIDATES  # `[draft] candidates`: drafts per request, the best kept
+    draft_more_candidates: int = DRAFT_MORE_CANDIDATES  # `[draft] more_candidates`: added while none is in voice
 
     @classmethod
     def load(cls, home: Home) -> "Config":
@@ -132,6 +134,7 @@ class Config:
             ignore_sources=read.strings("sources", "ignore_sources", "whatsapp"),
             ignore_before=read.date("sources", "ignore_before"),
             draft_candidates=read.integer("draft", "candidates", default.draft_candidates, minimum=1),
+            draft_more_candidates=read.integer("draft", "more_candidates", default.draft_more_candidates, minimum=0),
         )
 
 
@@ -330,6 +333,9 @@ preference_query_weight = 1.5
 # shows when all are done.
 # 1 streams a draft as it is written, sooner but less like you (README: "Drafting quality").
 candidates = {DRAFT_CANDIDATES}
+# When none of those sounds like you (closer to your own mail than to anyone else's), up to
+# this many more are written, one at a time, stopping at the first that does (0: never).
+more_candidates = {DRAFT_MORE_CANDIDATES}
 
 [sources]
 # Folders and files you index; `assistant index PATH` adds to this list.

@@ -11,8 +11,8 @@ with the same model:
 - none: `--no-personalization`;
 - retrieval: the person's most similar past emails as exemplars, no profile (no persona, style
   notes, facts or greeting), one candidate;
-- full: the shipped system (`[draft] candidates`, reranking, copy guard); "full, first
-  candidate" is its first draft as written;
+- full: the shipped system (`[draft] candidates`, and `more_candidates` while none is in the
+  person's voice; reranking, copy guard); "full, first candidate" is its first draft as written;
 - full-no-length, full-no-notes (only with `--modes`): the full system without the person's usual
   length (note and token budget), or without the style notes: which parts of the profile help.
 
@@ -20,7 +20,7 @@ Scored against the real email: chrF (character 6-grams, β = 2) and ROUGE-L F1; 
 share of drafts a nearest-centroid `Stylometer` fitted on the four senders' real 80% attributes to
 the right sender (its accuracy on the real held-out mail is the ceiling); coverage, the share
 of the request's content words the draft uses; the longest run of words the draft shares with
-any one message indexed in its home. Writes benchmarks/results/draft_quality.json.
+any one message indexed in its home; "written", the drafts written per request. Writes benchmarks/results/draft_quality.json.
 
     python -m benchmarks.draft_quality [--per-sender 3] [--offset 0] [--words 12] [--modes none,retrieval,full]
                                        [--candidates N]
@@ -186,6 +186,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             "pasted": statistics.mean(r.get("pasted", float("nan")) for r in mine),
             "words": statistics.median(r["words"] for r in mine),
             "s/draft": statistics.median(r["seconds"] for r in mine) if "seconds" in mine[0] else float("nan"),
+            "written": statistics.mean(len(r.get("candidates") or [r["draft"]]) for r in mine),
         })
     return table
 
@@ -210,13 +211,13 @@ def _cell(row: dict, key: str) -> str:
     if isinstance(value, float) and math.isnan(value):  # no figure: the first candidate has no time of its own
         return ""
     if isinstance(value, float):
-        return f"{value:.1f}" if key in ("chrF", "words", "s/draft") else f"{value:.3f}"
+        return f"{value:.1f}" if key in ("chrF", "words", "s/draft", "written") else f"{value:.3f}"
     return str(value)
 
 
 def markdown(table: list[dict], ceiling: dict, sampled: int) -> str:
     keys = ("drafts", "chrF", "ROUGE-L", "attribution", "coverage", "longest copy", "copies > 12", "pasted",
-            "words", "s/draft")
+            "words", "s/draft", "written")
     lines = ["| mode | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     for row in table:
         cells = [_cell(row, k) for k in keys]

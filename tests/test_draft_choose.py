@@ -277,3 +277,33 @@ def test_candidates_equal_in_voice_and_coverage_keep_the_one_nearest_the_length_
     assert pick([terse, full], request, Stylometer(), []) == 0  # nothing to tell them apart: the first
     assert pick([terse, full], request, Stylometer(), [], length=30) == 1
     assert pick([full, terse], request, Stylometer(), [], length=6) == 1
+
+
+def test_when_no_candidate_sounds_like_her_more_are_written_until_one_does(sample_assistant):
+    """Three drafts in a call centre's voice: a fourth is written, hers, and kept; no fifth. With
+    `[draft] more_candidates = 0` the three are all there is."""
+    from assistant.config import update_config
+
+    centre = ["Dear Customer,\n\nThank you for contacting us regarding the alder {0}. Your request has been "
+              "logged and a representative will respond within 3-5 business days. Please retain this email for "
+              "your records.\n\nKind regards,\nCustomer Service Team".format(word)
+              for word in ("budget", "planting", "order")]
+    hers = ("Hiya Sam,\n\nGood news — the alder planting budget is approved, so we can order the whips for the "
+            "swale this week. Shout if the numbers look off to you.\n\nOnwards,\nPriya")
+    meter = store_stylometer(sample_assistant)
+    assert all(voice(meter, text) < 0 for text in centre) and voice(meter, hers) > 0
+    request = "tell Sam the alder planting budget is approved"
+    generator = sample_assistant.__dict__["generator"] = Listed(centre + [hers, hers])
+    result = draft(sample_assistant, request, to="Sam", candidates=3)
+    assert generator.calls == 4 and result.draft == result.candidates[3] and "Customer" not in result.draft
+    generator = sample_assistant.__dict__["generator"] = Listed(centre * 2)
+    assert len(draft(sample_assistant, request, to="Sam", candidates=3).candidates) == 5  # two more at most
+    assert generator.calls == 5
+    update_config(sample_assistant.home, lambda doc: doc.setdefault("draft", {}).__setitem__("more_candidates", 0))
+    assistant = Assistant(sample_assistant.home, Config.load(sample_assistant.home))
+    assistant.__dict__["embedder"] = sample_assistant.embedder
+    generator = assistant.__dict__["generator"] = Listed(centre + [hers])
+    assert "Customer" in draft(assistant, request, to="Sam", candidates=3).draft and generator.calls == 3
+    update_config(sample_assistant.home, lambda doc: doc["draft"].__setitem__("more_candidates", -1))
+    with pytest.raises(UserError, match=r"\[draft\] more_candidates"):
+        Config.load(sample_assistant.home)

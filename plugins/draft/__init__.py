@@ -196,11 +196,13 @@ def draft(assistant, instruction: str = "", to: str | None = None, personalize: 
     if count == 1:
         texts = [writer.write(shown[0] if shown else None)]
     else:
-        from assistant_plugins.draft.choose import pick, store_stylometer
+        from assistant_plugins.draft.choose import more_in_voice, pick, store_stylometer
 
+        meter = store_stylometer(assistant)
         texts = [writer.write() for _ in range(count)]
-        chosen = pick(texts, request.instruction, store_stylometer(assistant), writer.seen,
-                      inputs.tone.asked if inputs.tone else None)
+        texts += more_in_voice(texts, writer.write, meter, request.instruction, writer.seen,
+                               assistant.config.draft_more_candidates)
+        chosen = pick(texts, request.instruction, meter, writer.seen, inputs.tone.asked if inputs.tone else None)
         if shown:
             shown[0](texts[chosen])
     for stage in shown:

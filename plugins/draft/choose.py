@@ -13,6 +13,10 @@ or three of the system's own scores, summed as ranks so no scale dominates:
   request): how near the candidate's word count is to it. A small model stops well short of the
   length it is told, and the shortest candidate is often the one that says least of the request.
 
+When none of the candidates sounds like the person (`[draft] more_candidates`, `more_in_voice`),
+a few more are written, one at a time, until one does: a draft that reads as someone else's is
+the failure a person notices first, and most requests never need the extra time.
+
 A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
 echoes the prompt's data tags, lists the request's words back (a comma or semicolon list, or the
 words strung together: these score full coverage and say nothing), or refuses to write, ranks
@@ -129,6 +133,25 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str], lengt
     by_length = ranks([-abs(len(c.split()) - length) for c in candidates]) if length else [0] * len(candidates)
     return min(range(len(candidates)),
                key=lambda i: (pasted[i], by_voice[i] + by_coverage[i] + by_length[i], by_voice[i]))
+
+
+def more_in_voice(texts: list[str], write, meter, instruction: str, shown: list[str], more: int) -> list[str]:
+    """The candidates `write()` adds when none of `texts` is a draft (`not_writing`) that sounds like
+    the person (`voice` above 0): up to `more`, one at a time, stopping at the first that does. With
+    no one else's writing in the store every text is in voice, and none is added."""
+    wanted, copies = content_words(instruction), CopyIndex(shown)
+
+    def in_voice(text: str) -> bool:
+        return not not_writing(text, copies, wanted) and voice(meter, text) > 0
+
+    added: list[str] = []
+    if len(meter.labels) < 2 or any(map(in_voice, texts)):
+        return added
+    while len(added) < more:
+        added.append(write())
+        if in_voice(added[-1]):
+            break
+    return added
 
 
 def not_writing(candidate: str, copies: CopyIndex, wanted: list[str] = ()) -> bool:
