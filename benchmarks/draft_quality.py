@@ -186,7 +186,8 @@ def summarise(rows: list[dict]) -> list[dict]:
             "pasted": statistics.mean(r.get("pasted", float("nan")) for r in mine),
             "words": statistics.median(r["words"] for r in mine),
             "s/draft": statistics.median(r["seconds"] for r in mine) if "seconds" in mine[0] else float("nan"),
-            "written": statistics.mean(len(r.get("candidates") or [r["draft"]]) for r in mine),
+            "written": (statistics.fmean(len(r["candidates"]) for r in mine)
+                        if all("candidates" in r for r in mine) else float("nan")),  # older runs: not kept
         })
     return table
 

@@ -57,20 +57,22 @@ def test_draft_quality_splits_each_sender_80_20_the_same_way_every_run():
 def test_draft_quality_pools_several_selections_into_one_table():
     from benchmarks.draft_quality import markdown, pooled, summarise
 
-    def run(sender: str, attributed: list[float], sampled: float) -> dict:
+    def run(sender: str, attributed: list[float], sampled: float, written: int) -> dict:
         rows = [{"sender": sender, "mode": "full", "real": f"real {i}", "chrF": 30.0, "rouge_l": 0.1,
-                 "attributed": a, "coverage": 0.5, "longest_copy": 3, "words": 40, "pasted": 0.0}
-                for i, a in enumerate(attributed)]
+                 "attributed": a, "coverage": 0.5, "longest_copy": 3, "words": 40, "pasted": 0.0,
+                 "candidates": ["a draft"] * written} for i, a in enumerate(attributed)]
         return {"args": {"out": sender}, "rows": rows, "table": summarise(rows),
                 "ceiling": {"sampled": sampled, "picked": len(rows), "all": 0.65, "count": 452}}
 
-    one, two = run("kay_brown", [1.0, 0.0], 0.5), run("tana_williams", [1.0, 1.0, 1.0, 1.0], 0.75)
+    one, two = run("kay_brown", [1.0, 0.0], 0.5, 5), run("tana_williams", [1.0, 1.0, 1.0, 1.0], 0.75, 3)
     assert pooled([one]) is one
     both = pooled([one, two])
     assert both["table"][0]["drafts"] == 6 and both["table"][0]["attribution"] == pytest.approx(5 / 6)
     assert both["ceiling"]["picked"] == 6 and both["ceiling"]["sampled"] == pytest.approx((0.5 * 2 + 0.75 * 4) / 6)
     row = markdown(both["table"], both["ceiling"], 6).splitlines()[2]
-    assert row.startswith("| full | 6 | 30.0 |") and row.endswith("| 40.0 |  |")  # no times saved: no "nan"
+    assert row.startswith("| full | 6 | 30.0 |") and row.endswith("| 40.0 |  | 3.7 |")  # no times saved: no "nan"
+    del two["rows"][0]["candidates"]  # a run saved before the drafts written were kept
+    assert markdown(summarise(two["rows"]), two["ceiling"], 4).splitlines()[2].endswith("| 40.0 |  |  |")
 
 
 def test_draft_quality_development_emails_never_overlap_the_reported_ones():
