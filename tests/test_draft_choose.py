@@ -307,3 +307,18 @@ def test_when_no_candidate_sounds_like_her_more_are_written_until_one_does(sampl
     update_config(sample_assistant.home, lambda doc: doc["draft"].__setitem__("more_candidates", -1))
     with pytest.raises(UserError, match=r"\[draft\] more_candidates"):
         Config.load(sample_assistant.home)
+
+
+def test_a_candidate_in_her_voice_is_kept_over_one_that_reads_as_someone_elses_whatever_it_covers(
+        sample_assistant):
+    from assistant_plugins.draft.choose import pick
+
+    centre = ("Dear Customer,\n\nThank you for contacting us: the alder planting budget for Sam has been approved. "
+              "A representative will respond within 3-5 business days.\n\nKind regards,\nCustomer Service Team")
+    hers = "Hiya Sam,\n\nGood news, it's a yes from me. Shout if anything looks off.\n\nOnwards,\nPriya"
+    request = "tell Sam the alder planting budget is approved"
+    meter = store_stylometer(sample_assistant)
+    assert voice(meter, centre) < 0 < voice(meter, hers)
+    assert coverage(centre, content_words(request)) > coverage(hers, content_words(request))
+    assert pick([centre, hers], request, meter, [], length=30) == 1
+    assert pick([hers, centre], request, meter, [], length=30) == 0

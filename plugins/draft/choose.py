@@ -13,9 +13,10 @@ or three of the system's own scores, summed as ranks so no scale dominates:
   request): how near the candidate's word count is to it. A small model stops well short of the
   length it is told, and the shortest candidate is often the one that says least of the request.
 
-When none of the candidates sounds like the person (`[draft] more_candidates`, `more_in_voice`),
-a few more are written, one at a time, until one does: a draft that reads as someone else's is
-the failure a person notices first, and most requests never need the extra time.
+A candidate closer to someone else's mail than to the person's ranks below every one that is
+not (a draft that reads as someone else's is the failure a person notices first), and when none
+sounds like the person, up to `[draft] more_candidates` more are written, one at a time, until
+one does (`more_in_voice`); most requests never need the extra time.
 
 A candidate that copies more than `copying.MAX_COPIED_WORDS` words of a text it was shown,
 echoes the prompt's data tags, lists the request's words back (a comma or semicolon list, or the
@@ -121,6 +122,12 @@ def voice(meter, text: str) -> float:
     return me - max(scores.values(), default=0.0)
 
 
+def in_voice(meter, score: float) -> bool:
+    """Whether a `voice` score reads as the person's: above 0 (nearer their mail than anyone else's),
+    or any score when the store holds no one else's writing to be nearer to."""
+    return len(meter.labels) < 2 or score > 0
+
+
 def pick(candidates: list[str], instruction: str, meter, shown: list[str], length: int | None = None) -> int:
     """The index of the candidate to keep (see the module's ranking); `length`: the words asked for."""
     if len(candidates) == 1:
@@ -128,11 +135,13 @@ def pick(candidates: list[str], instruction: str, meter, shown: list[str], lengt
     wanted = content_words(instruction)
     copies = CopyIndex(shown)
     pasted = [not_writing(c, copies, wanted) for c in candidates]
-    by_voice = ranks([voice(meter, c) for c in candidates]) if meter.labels else [0] * len(candidates)
+    voices = [voice(meter, c) for c in candidates] if meter.labels else [0.0] * len(candidates)
+    elsewhere = [not in_voice(meter, v) for v in voices]
+    by_voice = ranks(voices)
     by_coverage = ranks([coverage(c, wanted) for c in candidates])
     by_length = ranks([-abs(len(c.split()) - length) for c in candidates]) if length else [0] * len(candidates)
     return min(range(len(candidates)),
-               key=lambda i: (pasted[i], by_voice[i] + by_coverage[i] + by_length[i], by_voice[i]))
+               key=lambda i: (pasted[i], elsewhere[i], by_voice[i] + by_coverage[i] + by_length[i], by_voice[i]))
 
 
 def more_in_voice(texts: list[str], write, meter, instruction: str, shown: list[str], more: int) -> list[str]:
@@ -141,15 +150,15 @@ def more_in_voice(texts: list[str], write, meter, instruction: str, shown: list[
     no one else's writing in the store every text is in voice, and none is added."""
     wanted, copies = content_words(instruction), CopyIndex(shown)
 
-    def in_voice(text: str) -> bool:
-        return not not_writing(text, copies, wanted) and voice(meter, text) > 0
+    def usable(text: str) -> bool:
+        return not not_writing(text, copies, wanted) and in_voice(meter, voice(meter, text))
 
     added: list[str] = []
-    if len(meter.labels) < 2 or any(map(in_voice, texts)):
+    if len(meter.labels) < 2 or any(map(usable, texts)):
         return added
     while len(added) < more:
         added.append(write())
-        if in_voice(added[-1]):
+        if usable(added[-1]):
             break
     return added
 
