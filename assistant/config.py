@@ -20,7 +20,7 @@ from assistant.home import Home, write_private
 
 DEFAULT_GENERATOR = "qwen2.5-coder-1.5b-instruct"
 DRAFT_CANDIDATES = 3  # vs 1: attribution 0.375 → 0.625, chrF 35.2 → 37.3 on the Enron dev emails, ~1.7× the time (README)
-DRAFT_MORE_CANDIDATES = 2  # only while none is in voice: 9 of 64 held-out Enron requests; 27 → 29 of 32 in voice (README)
+DRAFT_MORE_CANDIDATES = 2  # while none is in voice: 9 of 64 Enron requests; 27 → 29 of 32 in voice (README)
 EMBEDDING_BACKENDS = ("torch", "onnx-int8", "nomic-embed-text-v1.5")
 SERVER_EMBEDDER = "server"  # `[embedding] backend = "server"`: embeddings from `[server]`
 

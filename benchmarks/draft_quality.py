@@ -20,7 +20,8 @@ Scored against the real email: chrF (character 6-grams, β = 2) and ROUGE-L F1; 
 share of drafts a nearest-centroid `Stylometer` fitted on the four senders' real 80% attributes to
 the right sender (its accuracy on the real held-out mail is the ceiling); coverage, the share
 of the request's content words the draft uses; the longest run of words the draft shares with
-any one message indexed in its home; "written", the drafts written per request. Writes benchmarks/results/draft_quality.json.
+any one message indexed in its home; "written", the drafts written per request. Writes
+benchmarks/results/draft_quality.json.
 
     python -m benchmarks.draft_quality [--per-sender 3] [--offset 0] [--words 12] [--modes none,retrieval,full]
                                        [--candidates N]
