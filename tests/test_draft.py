@@ -158,7 +158,7 @@ def test_the_terminal_shows_exactly_the_saved_draft_when_the_budget_cuts_it(samp
     drafted = run_cli("draft", "thank Tomás for the cabinet quote", "--to", "Tomás", "--max-tokens", "24",
                       "--candidates", "2", "--out", str(out), home=sample_home)
     assert drafted.returncode == 0, drafted.stderr
-    assert "Writing 2 drafts to keep the one most in your voice" in drafted.stderr
+    assert "Writing 2 drafts to keep the one most in your voice (2 more if none sounds like you)" in drafted.stderr
     saved = email.message_from_bytes(out.read_bytes(), policy=email.policy.default).get_content().strip()
     assert saved and drafted.stdout.strip() == saved
 
