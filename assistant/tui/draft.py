@@ -240,9 +240,12 @@ class DraftArea(Horizontal):
         text = self.query_one("#draft-text", TextArea)
         text.text, text.read_only = "", True
         tone = f" ({TONES[request.tone][0].lower()})" if request.tone else ""
-        count, more = self.app.assistant.config.draft_candidates, self.app.assistant.config.draft_more_candidates
-        tries = (f" {count} tries{f' ({more} more if none sounds like you)' if more else ''}; the one most in "
-                 "your voice shows when all are written.") if count > 1 else ""
+        from assistant_plugins.draft.choose import more_note
+
+        config = self.app.assistant.config
+        count = config.draft_candidates
+        tries = (f" {count} tries{more_note(config.draft_more_candidates)}; the one most in your voice shows when "
+                 "all are written.") if count > 1 else ""
         self.query_one("#draft-why", Static).update(f"Drafting…{tone}{tries}  Escape stops it.")
         self.make_draft(self.serial, request)
 

@@ -441,10 +441,11 @@ def register_commands(cli):
             options["candidates"] = candidates
         on_text = SentenceStream() if stream and not as_json else None
         if on_text and count > 1:
-            more = assistant.config.draft_more_candidates
+            from assistant_plugins.draft.choose import more_note
+
             click.echo(f"Writing {count} drafts to keep the one most in your voice"
-                       + (f" ({more} more if none sounds like you)" if more else "")
-                       + "; it shows when all are written (--candidates 1 streams one at once).", err=True)
+                       f"{more_note(assistant.config.draft_more_candidates)}; it shows when all are written "
+                       "(--candidates 1 streams one at once).", err=True)
         try:
             # The running daemon has the models loaded; saving happens here, so a draft to save is made here.
             warm = None if out or maildir_drafts or imap_drafts else run_warm(ctx.obj.home, "draft", options, on_text)

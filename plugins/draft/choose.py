@@ -163,6 +163,11 @@ def more_in_voice(texts: list[str], write, meter, instruction: str, shown: list[
     return added
 
 
+def more_note(more: int) -> str:
+    """What the terminal and the TUI add to "Writing N drafts" while `[draft] more_candidates` is `more`."""
+    return f" ({more} more if none sounds like you)" if more else ""
+
+
 def not_writing(candidate: str, copies: CopyIndex, wanted: list[str] = ()) -> bool:
     """A candidate that pastes more than `MAX_COPIED_WORDS` words of `copies`, echoes the prompt's
     data tags, lists the request's words back (as a list, or strung together: `no_draft.echoes`
