@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from assistant.config import Config
@@ -198,6 +199,19 @@ def test_a_person_with_no_mail_gets_exemplars_from_their_documents(assistant, tm
     chosen = exemplar_set(assistant.db, "email")
     assert chosen and {e.context for e in chosen} == {"document"}
     assert stored_style(assistant.db).contexts["document"]["docs"] == 4
+
+
+def test_the_character_block_counts_each_2_to_4_gram_of_the_folded_text():
+    """Hashed n-gram counts, square-rooted and scaled to unit length: the voice model's largest block."""
+    import zlib
+
+    from assistant.profile.stylometry import CHAR_DIMS, char_block
+
+    counts = np.zeros(CHAR_DIMS)
+    for gram in ["ab", "b ", " a", "ab", "ab ", "b a", " ab", "ab a", "b ab"]:  # "ab  AB" folds to "ab ab"
+        counts[zlib.crc32(gram.encode()) % CHAR_DIMS] += 1
+    assert np.allclose(char_block("ab \n AB"), np.sqrt(counts) / np.linalg.norm(np.sqrt(counts)))
+    assert not char_block("").any()
 
 
 def test_stylometer_tells_her_from_others_by_profile_and_exemplars(sample_assistant):

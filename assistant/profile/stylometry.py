@@ -33,10 +33,8 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 def char_block(text: str) -> np.ndarray:
     """Hashed counts of character n-grams (lowercased, whitespace folded), unit length."""
     folded = " ".join(text.lower().split())
-    counts = np.zeros(CHAR_DIMS, dtype=np.float32)
-    for n in CHAR_SIZES:
-        for i in range(len(folded) - n + 1):
-            counts[zlib.crc32(folded[i : i + n].encode()) % CHAR_DIMS] += 1
+    hashes = [zlib.crc32(folded[i : i + n].encode()) for n in CHAR_SIZES for i in range(len(folded) - n + 1)]
+    counts = np.bincount(np.array(hashes, dtype=np.int64) % CHAR_DIMS, minlength=CHAR_DIMS).astype(np.float32)
     return _unit(np.sqrt(counts))
 
 
