@@ -34,8 +34,8 @@ from assistant.generation.copying import MAX_COPIED_WORDS, CopyIndex
 from assistant.generation.no_draft import echoes, refuses
 
 # Texts each voice in the voice model is fitted on (the person's, all others' pooled, and each
-# frequent correspondent's): on the Enron development emails 400 took a correspondent's held-out
-# mail for the person's 8.6% of the time where 120 (40 per correspondent) did 11.9%, ~1.5 s to fit.
+# frequent correspondent's): on the Enron dev senders' held-out mail 400 took another sender's
+# email for the person's 7.7% of the time where 120 (40 per correspondent) did 11.9%; ~1.3 s to fit.
 SAMPLE = 400
 MIN_AUTHOR_EMAILS = 20  # others' emails one writer needs for a voice of their own in `store_stylometer`
 MAX_AUTHORS = 4
