@@ -208,7 +208,7 @@ def test_the_character_block_counts_each_2_to_4_gram_of_the_folded_text():
     from assistant.profile.stylometry import CHAR_DIMS, char_block
 
     counts = np.zeros(CHAR_DIMS)
-    for gram in ["ab", "b ", " a", "ab", "ab ", "b a", " ab", "ab a", "b ab"]:  # "ab  AB" folds to "ab ab"
+    for gram in ["ab", "b ", " a", "ab", "ab ", "b a", " ab", "ab a", "b ab"]:  # "ab \n AB" folds to "ab ab"
         counts[zlib.crc32(gram.encode()) % CHAR_DIMS] += 1
     assert np.allclose(char_block("ab \n AB"), np.sqrt(counts) / np.linalg.norm(np.sqrt(counts)))
     assert not char_block("").any()
